@@ -1,0 +1,64 @@
+# WorldGym: every target installs what it needs, so a fresh clone works with
+#   make demo   - a local devnet running the protocol on the embedded defaults
+#   make test   - forge unit/fuzz/invariant suites and the Python tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+CONTRACTS := contracts
+NODE_BIN := $(CONTRACTS)/node_modules/.bin
+FORGE := $(NODE_BIN)/forge
+# CI gets the long fuzz/invariant campaigns; local runs the quick profile.
+FOUNDRY_PROFILE ?= $(if $(CI),ci,default)
+export FOUNDRY_PROFILE
+
+.PHONY: all deps pydeps npmdeps build artifacts check-artifacts forge-test pytest test gas lint demo clean
+
+all: test
+
+deps: pydeps npmdeps
+
+# The virtual environment is (re)built whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+pydeps: $(VENV)/.installed
+
+$(CONTRACTS)/node_modules/.installed: $(CONTRACTS)/package.json
+	cd $(CONTRACTS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+npmdeps: $(CONTRACTS)/node_modules/.installed
+
+build: npmdeps
+	cd $(CONTRACTS) && ./node_modules/.bin/forge build
+
+# Refresh the tracked ABI + bytecode that the Python package loads at run time.
+artifacts: build pydeps
+	$(PY) $(CONTRACTS)/tools/export_artifacts.py
+
+forge-test: build
+	cd $(CONTRACTS) && ./node_modules/.bin/forge test
+
+pytest: pydeps build
+	$(PY) -m pytest
+
+test: forge-test pytest
+
+gas: build pydeps
+	$(PY) bench/gas.py
+
+lint: pydeps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+demo: pydeps npmdeps
+	$(PY) -m deploy.demo $(if $(KEEP),--keep,)
+
+clean:
+	rm -rf $(CONTRACTS)/out $(CONTRACTS)/cache

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {EpochFinalization} from "./EpochFinalization.sol";
+import {IEnvironmentRegistry} from "./interfaces/IEnvironmentRegistry.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+import {IWorldGym} from "./interfaces/IWorldGym.sol";
+import {IWorldGymToken} from "./interfaces/IWorldGymToken.sol";
+import {WorldGymBase} from "./WorldGymBase.sol";
+import {CidLib} from "./libraries/CidLib.sol";
+
+/// @title WorldGym
+/// @notice See {IWorldGym}. Token accounting: this contract's token balance is
+/// `totalClaimable() + carry() + unallocated()` at all times.
+contract WorldGym is EpochFinalization, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @param token_ The token (this contract must be made its minter).
+    /// @param registry_ The environment registry.
+    /// @param staking_ The staking contract (this contract must be made its protocol).
+    /// @param models_ The model registry.
+    /// @param p The parameters; see {IWorldGym-Params}.
+    constructor(
+        IWorldGymToken token_,
+        IEnvironmentRegistry registry_,
+        IStaking staking_,
+        IModelRegistry models_,
+        Params memory p
+    ) WorldGymBase(token_, registry_, staking_, models_, p) {}
+
+    // ─── external: miners ─────────────────────────────────────────────────────
+
+    /// @inheritdoc IWorldGym
+    function pokeSeed(uint256 epoch) external returns (bytes32 seed) {
+        seed = _epochs[epoch].seed;
+        if (seed == 0) seed = _pokeSeed(epoch);
+    }
+
+    /// @inheritdoc IWorldGym
+    function submitBatch(uint256 envId, uint256 envVersion, bytes calldata cid, uint256 traceCount, uint256 modelId)
+        external
+        returns (uint256 epoch, uint256 index, uint256 sequence)
+    {
+        epoch = currentEpoch();
+        if (traceCount == 0 || traceCount > _maxTracesPerBatch) {
+            revert WorldGymTraceCountOutOfRange(traceCount, _maxTracesPerBatch);
+        }
+        if (!CidLib.isValid(cid)) revert WorldGymInvalidBatchCid(cid);
+        Batch[] storage batches = _batches[epoch];
+        index = batches.length;
+        if (index >= _maxBatchesPerEpoch) revert WorldGymEpochFull(epoch, _maxBatchesPerEpoch);
+        sequence = _minerBatches[epoch][msg.sender];
+        if (sequence >= _maxBatchesPerMiner) revert WorldGymMinerCapReached(epoch, msg.sender, _maxBatchesPerMiner);
+        if (_epochs[epoch].seed == 0) _pokeSeed(epoch);
+        _registry.checkSubmittable(envId, envVersion);
+        if (!_models.exists(modelId)) revert WorldGymUnknownModel(modelId);
+
+        batches.push(
+            Batch({
+                miner: msg.sender,
+                envId: SafeCast.toUint32(envId),
+                envVersion: SafeCast.toUint32(envVersion),
+                traceCount: SafeCast.toUint32(traceCount)
+            })
+        );
+        _minerBatches[epoch][msg.sender] = sequence + 1;
+        emit BatchSubmitted(epoch, index, msg.sender, envId, envVersion, sequence, traceCount, modelId, cid);
+    }
+
+    // ─── external: validators ─────────────────────────────────────────────────
+
+    /// @inheritdoc IWorldGym
+    function commit(uint256 epoch, bytes32 commitment) external {
+        _requireWindow(epoch, Window.Commit);
+        if (commitment == 0) revert WorldGymZeroCommitment();
+        Commitment storage rec = _commitments[epoch][msg.sender];
+        if (rec.hash != 0) revert WorldGymAlreadyCommitted(epoch, msg.sender);
+        uint256 stake = _staking.stakeOf(msg.sender);
+        if (stake < _minStake || stake == 0) revert WorldGymInsufficientStake(msg.sender, stake, _minStake);
+        address[] storage validators = _validators[epoch];
+        if (validators.length >= _maxValidatorsPerEpoch) {
+            revert WorldGymValidatorCapReached(epoch, _maxValidatorsPerEpoch);
+        }
+        validators.push(msg.sender);
+        rec.hash = commitment;
+        rec.stake = SafeCast.toUint128(stake);
+        emit Committed(epoch, msg.sender, commitment, stake);
+        // Interaction last: block withdrawal until this epoch is settled.
+        _staking.lock(msg.sender);
+    }
+
+    /// @inheritdoc IWorldGym
+    function reveal(uint256 epoch, uint256[] calldata packedScores, bytes32 salt) external {
+        _requireWindow(epoch, Window.Reveal);
+        Commitment storage rec = _commitments[epoch][msg.sender];
+        if (rec.hash == 0) revert WorldGymNotCommitted(epoch, msg.sender);
+        if (rec.revealed) revert WorldGymAlreadyRevealed(epoch, msg.sender);
+        uint256 n = _batches[epoch].length;
+        uint256 words = (n + _LANES - 1) / _LANES;
+        if (packedScores.length != words) revert WorldGymScoreCountMismatch(epoch, n, packedScores.length, words);
+        bytes32 revealed = keccak256(abi.encode(epoch, msg.sender, packedScores, salt));
+        if (revealed != rec.hash) revert WorldGymRevealMismatch(epoch, msg.sender, rec.hash, revealed);
+        _checkScores(packedScores, n);
+
+        rec.revealed = true;
+        ++_epochs[epoch].revealCount;
+        _scores[epoch][msg.sender] = packedScores;
+        emit Revealed(epoch, msg.sender, packedScores);
+    }
+
+    // ─── external: anyone ─────────────────────────────────────────────────────
+
+    /// @inheritdoc IWorldGym
+    function finalize(uint256 epoch, uint256 maxSteps) external nonReentrant returns (bool done) {
+        if (maxSteps == 0) revert WorldGymZeroSteps();
+        _requireWindow(epoch, Window.Finalize);
+        EpochData storage ep = _epochs[epoch];
+        if (ep.stage == Stage.Finalized) revert WorldGymAlreadyFinalized(epoch);
+        uint256 steps = maxSteps;
+        if (ep.stage == Stage.Scoring) steps = _scoreBatches(epoch, ep, steps);
+        if (steps > 0 && ep.stage == Stage.Settling) {
+            _settle(epoch, ep);
+            --steps;
+        }
+        if (steps > 0 && ep.stage == Stage.PayingBatches) steps = _payBatches(epoch, ep, steps);
+        if (steps > 0 && ep.stage == Stage.PayingValidators) _payValidators(epoch, ep, steps);
+        return ep.stage == Stage.Finalized;
+    }
+
+    /// @inheritdoc IWorldGym
+    function claim() external nonReentrant returns (uint256 amount) {
+        amount = _rewards[msg.sender];
+        if (amount == 0) revert WorldGymNothingToClaim(msg.sender);
+        _rewards[msg.sender] = 0;
+        _totalClaimable -= amount;
+        _claimed[msg.sender] += amount;
+        emit RewardClaimed(msg.sender, amount);
+        IERC20(address(_token)).safeTransfer(msg.sender, amount);
+    }
+
+    // ─── views ────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IWorldGym
+    function SCORE_SCALE() external pure returns (uint256) {
+        return _SCORE_SCALE;
+    }
+
+    /// @inheritdoc IWorldGym
+    function params() external view returns (Params memory) {
+        return Params({
+            epochLength: _epochLength,
+            commitBlocks: _commitBlocks,
+            revealBlocks: _revealBlocks,
+            maxBatchesPerEpoch: _maxBatchesPerEpoch,
+            maxBatchesPerMiner: _maxBatchesPerMiner,
+            maxTracesPerBatch: _maxTracesPerBatch,
+            maxValidatorsPerEpoch: _maxValidatorsPerEpoch,
+            minerBps: _minerBps,
+            validatorBps: _validatorBps,
+            environmentBps: _environmentBps,
+            slashBps: _slashBps
+        });
+    }
+
+    /// @inheritdoc IWorldGym
+    function seedOf(uint256 epoch) external view returns (bytes32) {
+        return _epochs[epoch].seed;
+    }
+
+    /// @inheritdoc IWorldGym
+    function taskSeed(bytes32 seed, uint256 envId, uint256 envVersion, address miner, uint256 index)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(seed, envId, envVersion, miner, index));
+    }
+
+    /// @inheritdoc IWorldGym
+    function commitmentOf(uint256 epoch, address validator, uint256[] calldata packedScores, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(epoch, validator, packedScores, salt));
+    }
+
+    /// @inheritdoc IWorldGym
+    function batchCount(uint256 epoch) external view returns (uint256) {
+        return _batches[epoch].length;
+    }
+
+    /// @inheritdoc IWorldGym
+    function batch(uint256 epoch, uint256 index)
+        external
+        view
+        returns (address miner, uint256 envId, uint256 envVersion, uint256 traceCount)
+    {
+        Batch memory b = _batches[epoch][index];
+        return (b.miner, b.envId, b.envVersion, b.traceCount);
+    }
+
+    /// @inheritdoc IWorldGym
+    function minerBatchCount(uint256 epoch, address miner) external view returns (uint256) {
+        return _minerBatches[epoch][miner];
+    }
+
+    /// @inheritdoc IWorldGym
+    function consensusOf(uint256 epoch, uint256 index) external view returns (uint256) {
+        return _lane(_consensus[epoch][index / _LANES], index);
+    }
+
+    /// @inheritdoc IWorldGym
+    function validatorsOf(uint256 epoch) external view returns (address[] memory) {
+        return _validators[epoch];
+    }
+
+    /// @inheritdoc IWorldGym
+    function commitmentRecord(uint256 epoch, address validator)
+        external
+        view
+        returns (bytes32 commitment, uint256 stake, bool revealed, uint256 agreement)
+    {
+        Commitment storage rec = _commitments[epoch][validator];
+        return (rec.hash, rec.stake, rec.revealed, rec.agreement);
+    }
+
+    /// @inheritdoc IWorldGym
+    function revealedScore(uint256 epoch, address validator, uint256 index) external view returns (uint256) {
+        uint256[] storage words = _scores[epoch][validator];
+        uint256 word = index / _LANES;
+        return word < words.length ? _lane(words[word], index) : 0;
+    }
+
+    /// @inheritdoc IWorldGym
+    function finalization(uint256 epoch) external view returns (Stage stage, uint256 cursor, uint256 revealCount) {
+        EpochData storage ep = _epochs[epoch];
+        return (ep.stage, ep.cursor, ep.revealCount);
+    }
+
+    /// @inheritdoc IWorldGym
+    function settlement(uint256 epoch)
+        external
+        view
+        returns (
+            uint256 totalWeight,
+            uint256 totalValidatorWeight,
+            uint256 minerPot,
+            uint256 validatorPot,
+            uint256 environmentPot
+        )
+    {
+        EpochData storage ep = _epochs[epoch];
+        return (ep.totalWeight, ep.totalValidatorWeight, ep.minerPot, ep.validatorPot, ep.environmentPot);
+    }
+
+    /// @inheritdoc IWorldGym
+    function claimable(address account) external view returns (uint256) {
+        return _rewards[account];
+    }
+
+    /// @inheritdoc IWorldGym
+    function totalClaimable() external view returns (uint256) {
+        return _totalClaimable;
+    }
+
+    /// @inheritdoc IWorldGym
+    function claimedBy(address account) external view returns (uint256) {
+        return _claimed[account];
+    }
+
+    /// @inheritdoc IWorldGym
+    function carry() external view returns (uint256) {
+        return _carry;
+    }
+
+    /// @inheritdoc IWorldGym
+    function unallocated() external view returns (uint256) {
+        return _unallocated;
+    }
+
+    // ─── internal ─────────────────────────────────────────────────────────────
+
+    /// @dev seed(e) = keccak256(abi.encode(blockhash(epochStart(e)), e, chainid, this)), readable from the
+    /// block after the epoch's first. If nobody poked it within 256 blocks the hash is gone and the most
+    /// recent block hash stands in (SeedSet names the block used).
+    function _pokeSeed(uint256 epoch) private returns (bytes32 seed) {
+        uint256 source = epochStart(epoch);
+        if (block.number <= source) revert WorldGymSeedNotYetAvailable(epoch, source);
+        bytes32 hash = blockhash(source);
+        if (hash == 0) {
+            source = block.number - 1;
+            hash = blockhash(source);
+        }
+        seed = keccak256(abi.encode(hash, epoch, block.chainid, address(this)));
+        _epochs[epoch].seed = seed;
+        emit SeedSet(epoch, seed, source);
+    }
+
+    /// @dev Every lane of a real batch is at most SCORE_SCALE; every lane past the last batch is zero.
+    function _checkScores(uint256[] calldata packedScores, uint256 n) private pure {
+        uint256 words = packedScores.length;
+        for (uint256 w; w < words; ++w) {
+            uint256 word = packedScores[w];
+            for (uint256 lane; lane < _LANES; ++lane) {
+                uint256 index = w * _LANES + lane;
+                uint256 score = (word >> ((_LANES - 1 - lane) * 16)) & _LANE_MASK;
+                uint256 max = index < n ? _SCORE_SCALE : 0;
+                if (score > max) revert WorldGymScoreOutOfRange(index, score, max);
+            }
+        }
+    }
+}
