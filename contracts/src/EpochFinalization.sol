@@ -17,7 +17,7 @@ abstract contract EpochFinalization is WorldGymBase {
     /// @dev Stage Scoring: consensus of batches [cursor, cursor + steps). Per-validator agreement is
     /// accumulated in memory and written once per call.
     function _scoreBatches(uint256 epoch, EpochData storage ep, uint256 steps) internal returns (uint256) {
-        uint256 n = _batches[epoch].length;
+        uint256 n = ep.batchCount;
         uint256 cursor = ep.cursor;
         if (ep.revealCount == 0 || cursor >= n) {
             ep.stage = Stage.Settling;
@@ -28,31 +28,39 @@ abstract contract EpochFinalization is WorldGymBase {
 
         (address[] memory revealed, uint256[] memory stakes, uint256 count, uint256 totalStake) = _revealed(epoch);
         uint256[] memory words = new uint256[](count);
+        uint256[] memory lanes = new uint256[](count);
         uint256[] memory agreement = new uint256[](count);
         uint256[] memory entries = new uint256[](count);
         uint256 consensusWord = cursor % _LANES == 0 ? 0 : _consensus[epoch][cursor / _LANES];
         uint256 totalWeight = ep.totalWeight;
-        Batch[] storage batches = _batches[epoch];
+        mapping(uint256 => Batch) storage batches = _batches[epoch];
 
         for (uint256 b = cursor; b < end; ++b) {
+            uint256 shift = (_LANES - 1 - (b % _LANES)) * 16;
             if (b == cursor || b % _LANES == 0) {
                 for (uint256 i; i < count; ++i) {
                     words[i] = _scores[epoch][revealed[i]][b / _LANES];
                 }
             }
             for (uint256 i; i < count; ++i) {
-                entries[i] = WeightedMedian.pack(_lane(words[i], b), stakes[i]);
+                uint256 score = (words[i] >> shift) & _LANE_MASK;
+                lanes[i] = score;
+                entries[i] = WeightedMedian.pack(score, stakes[i]);
             }
             uint256 consensus = WeightedMedian.lowerMedian(entries, count, totalStake);
             uint256 traces = batches[b].traceCount;
-            for (uint256 i; i < count; ++i) {
-                uint256 score = _lane(words[i], b);
-                uint256 diff = score > consensus ? score - consensus : consensus - score;
-                agreement[i] += traces * (_SCORE_SCALE - diff);
+            // Scores were checked <= SCORE_SCALE at reveal, so diff <= SCORE_SCALE; traces < 2**32 and
+            // batches < 2**32, so an agreement stays below 2**78.
+            unchecked {
+                for (uint256 i; i < count; ++i) {
+                    uint256 score = lanes[i];
+                    uint256 diff = score > consensus ? score - consensus : consensus - score;
+                    agreement[i] += traces * (_SCORE_SCALE - diff);
+                }
             }
             uint256 weight = consensus * traces;
             totalWeight += weight;
-            consensusWord |= consensus << ((_LANES - 1 - (b % _LANES)) * 16);
+            consensusWord |= consensus << shift;
             if (b % _LANES == _LANES - 1 || b + 1 == end) {
                 _consensus[epoch][b / _LANES] = consensusWord;
                 consensusWord = 0;
@@ -127,7 +135,7 @@ abstract contract EpochFinalization is WorldGymBase {
 
     /// @dev Stage PayingBatches: credit each scored batch's miner and environment owner by weight.
     function _payBatches(uint256 epoch, EpochData storage ep, uint256 steps) internal returns (uint256) {
-        uint256 n = _batches[epoch].length;
+        uint256 n = ep.batchCount;
         uint256 cursor = ep.cursor;
         uint256 totalWeight = ep.totalWeight;
         if (totalWeight == 0 || cursor >= n) {
@@ -140,7 +148,7 @@ abstract contract EpochFinalization is WorldGymBase {
         uint256 environmentPot = ep.environmentPot;
         uint256 credited;
         uint256 word;
-        Batch[] storage batches = _batches[epoch];
+        mapping(uint256 => Batch) storage batches = _batches[epoch];
         for (uint256 b = cursor; b < end; ++b) {
             if (b == cursor || b % _LANES == 0) word = _consensus[epoch][b / _LANES];
             uint256 consensus = _lane(word, b);

@@ -38,7 +38,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function pokeSeed(uint256 epoch) external returns (bytes32 seed) {
-        seed = _epochs[epoch].seed;
+        seed = bytes32(_epochs[epoch].seed);
         if (seed == 0) seed = _pokeSeed(epoch);
     }
 
@@ -52,24 +52,24 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
             revert WorldGymTraceCountOutOfRange(traceCount, _maxTracesPerBatch);
         }
         if (!CidLib.isValid(cid)) revert WorldGymInvalidBatchCid(cid);
-        Batch[] storage batches = _batches[epoch];
-        index = batches.length;
+        EpochData storage ep = _epochs[epoch];
+        index = ep.batchCount;
         if (index >= _maxBatchesPerEpoch) revert WorldGymEpochFull(epoch, _maxBatchesPerEpoch);
-        sequence = _minerBatches[epoch][msg.sender];
+        MinerEpoch memory mine = _minerEpochs[msg.sender];
+        sequence = mine.epoch == epoch ? mine.count : 0;
         if (sequence >= _maxBatchesPerMiner) revert WorldGymMinerCapReached(epoch, msg.sender, _maxBatchesPerMiner);
-        if (_epochs[epoch].seed == 0) _pokeSeed(epoch);
+        if (ep.seed == 0) _pokeSeed(epoch);
         _registry.checkSubmittable(envId, envVersion);
         if (!_models.exists(modelId)) revert WorldGymUnknownModel(modelId);
 
-        batches.push(
-            Batch({
-                miner: msg.sender,
-                envId: SafeCast.toUint32(envId),
-                envVersion: SafeCast.toUint32(envVersion),
-                traceCount: SafeCast.toUint32(traceCount)
-            })
-        );
-        _minerBatches[epoch][msg.sender] = sequence + 1;
+        _batches[epoch][index] = Batch({
+            miner: msg.sender,
+            envId: SafeCast.toUint32(envId),
+            envVersion: SafeCast.toUint32(envVersion),
+            traceCount: SafeCast.toUint32(traceCount)
+        });
+        ep.batchCount = SafeCast.toUint32(index + 1);
+        _minerEpochs[msg.sender] = MinerEpoch({epoch: SafeCast.toUint64(epoch), count: SafeCast.toUint32(sequence + 1)});
         emit BatchSubmitted(epoch, index, msg.sender, envId, envVersion, sequence, traceCount, modelId, cid);
     }
 
@@ -101,7 +101,8 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         Commitment storage rec = _commitments[epoch][msg.sender];
         if (rec.hash == 0) revert WorldGymNotCommitted(epoch, msg.sender);
         if (rec.revealed) revert WorldGymAlreadyRevealed(epoch, msg.sender);
-        uint256 n = _batches[epoch].length;
+        EpochData storage ep = _epochs[epoch];
+        uint256 n = ep.batchCount;
         uint256 words = (n + _LANES - 1) / _LANES;
         if (packedScores.length != words) revert WorldGymScoreCountMismatch(epoch, n, packedScores.length, words);
         bytes32 revealed = keccak256(abi.encode(epoch, msg.sender, packedScores, salt));
@@ -109,8 +110,11 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         _checkScores(packedScores, n);
 
         rec.revealed = true;
-        ++_epochs[epoch].revealCount;
-        _scores[epoch][msg.sender] = packedScores;
+        ++ep.revealCount;
+        mapping(uint256 => uint256) storage stored = _scores[epoch][msg.sender];
+        for (uint256 w; w < words; ++w) {
+            stored[w] = packedScores[w];
+        }
         emit Revealed(epoch, msg.sender, packedScores);
     }
 
@@ -170,7 +174,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function seedOf(uint256 epoch) external view returns (bytes32) {
-        return _epochs[epoch].seed;
+        return bytes32(_epochs[epoch].seed);
     }
 
     /// @inheritdoc IWorldGym
@@ -193,7 +197,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function batchCount(uint256 epoch) external view returns (uint256) {
-        return _batches[epoch].length;
+        return _epochs[epoch].batchCount;
     }
 
     /// @inheritdoc IWorldGym
@@ -202,13 +206,15 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         view
         returns (address miner, uint256 envId, uint256 envVersion, uint256 traceCount)
     {
+        if (index >= _epochs[epoch].batchCount) revert WorldGymUnknownBatch(epoch, index, _epochs[epoch].batchCount);
         Batch memory b = _batches[epoch][index];
         return (b.miner, b.envId, b.envVersion, b.traceCount);
     }
 
     /// @inheritdoc IWorldGym
     function minerBatchCount(uint256 epoch, address miner) external view returns (uint256) {
-        return _minerBatches[epoch][miner];
+        MinerEpoch memory mine = _minerEpochs[miner];
+        return mine.epoch == epoch ? mine.count : 0;
     }
 
     /// @inheritdoc IWorldGym
@@ -233,9 +239,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function revealedScore(uint256 epoch, address validator, uint256 index) external view returns (uint256) {
-        uint256[] storage words = _scores[epoch][validator];
-        uint256 word = index / _LANES;
-        return word < words.length ? _lane(words[word], index) : 0;
+        return _lane(_scores[epoch][validator][index / _LANES], index);
     }
 
     /// @inheritdoc IWorldGym
@@ -298,8 +302,9 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
             source = block.number - 1;
             hash = blockhash(source);
         }
-        seed = keccak256(abi.encode(hash, epoch, block.chainid, address(this)));
-        _epochs[epoch].seed = seed;
+        bytes24 seed24 = bytes24(keccak256(abi.encode(hash, epoch, block.chainid, address(this))));
+        _epochs[epoch].seed = seed24;
+        seed = bytes32(seed24);
         emit SeedSet(epoch, seed, source);
     }
 

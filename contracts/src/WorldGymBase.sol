@@ -27,11 +27,21 @@ abstract contract WorldGymBase is IWorldGym {
         bool revealed;
     }
 
+    /// @dev A miner's batch count in the latest epoch it submitted in: one slot reused across epochs,
+    /// so a returning miner's first batch of an epoch rewrites a warm slot instead of a fresh one.
+    struct MinerEpoch {
+        uint64 epoch;
+        uint32 count;
+    }
+
+    /// @dev Slot 0 (seed, batch and reveal counts) is what submissions and reveals touch; the first
+    /// submission of an epoch pays for one fresh slot, not three. The seed keeps 192 bits of entropy.
     struct EpochData {
-        bytes32 seed;
+        bytes24 seed;
+        uint32 batchCount;
+        uint32 revealCount;
         Stage stage;
         uint32 cursor;
-        uint32 revealCount;
         uint256 totalWeight;
         uint256 totalValidatorWeight;
         uint256 minerPot;
@@ -67,11 +77,12 @@ abstract contract WorldGymBase is IWorldGym {
     uint16 internal immutable _slashBps;
 
     mapping(uint256 epoch => EpochData) internal _epochs;
-    mapping(uint256 epoch => Batch[]) internal _batches;
-    mapping(uint256 epoch => mapping(address miner => uint256)) internal _minerBatches;
+    mapping(uint256 epoch => mapping(uint256 index => Batch)) internal _batches;
+    mapping(address miner => MinerEpoch) internal _minerEpochs;
     mapping(uint256 epoch => address[]) internal _validators;
     mapping(uint256 epoch => mapping(address validator => Commitment)) internal _commitments;
-    mapping(uint256 epoch => mapping(address validator => uint256[])) internal _scores;
+    /// @dev Revealed scores by word (16 lanes each); a mapping, not an array, so reads skip the length.
+    mapping(uint256 epoch => mapping(address validator => mapping(uint256 word => uint256))) internal _scores;
     mapping(uint256 epoch => mapping(uint256 word => uint256)) internal _consensus;
     mapping(address account => uint256) internal _rewards;
     mapping(address account => uint256) internal _claimed;

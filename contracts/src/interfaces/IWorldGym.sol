@@ -160,6 +160,12 @@ interface IWorldGym {
     /// @param epoch The epoch.
     error WorldGymAlreadyFinalized(uint256 epoch);
 
+    /// @notice Epoch `epoch` has `count` batches; there is no batch `index`.
+    /// @param epoch The epoch.
+    /// @param index The index asked for.
+    /// @param count The number of batches.
+    error WorldGymUnknownBatch(uint256 epoch, uint256 index, uint256 count);
+
     /// @notice finalize was called with maxSteps = 0.
     error WorldGymZeroSteps();
 
@@ -356,6 +362,8 @@ interface IWorldGym {
     function windowOf(uint256 epoch, Window window) external view returns (uint256 opensAt, uint256 closesAt);
 
     /// @notice The seed of `epoch` (zero until someone pokes it; submitBatch pokes it too).
+    /// @dev 192 bits of entropy: the first 24 bytes of keccak256(abi.encode(blockhash(epochStart(epoch)),
+    /// epoch, chainid, this)); the last 8 bytes are zero.
     /// @param epoch The epoch.
     /// @return The seed.
     function seedOf(uint256 epoch) external view returns (bytes32);
@@ -400,10 +408,11 @@ interface IWorldGym {
         view
         returns (address miner, uint256 envId, uint256 envVersion, uint256 traceCount);
 
-    /// @notice The number of batches `miner` submitted in `epoch`.
-    /// @param epoch The epoch.
+    /// @notice The number of batches `miner` submitted in `epoch`, if that is the latest epoch it
+    /// submitted in (0 otherwise: BatchSubmitted events keep the history).
+    /// @param epoch The epoch (normally the current one).
     /// @param miner The miner.
-    /// @return The count (the next batch's sequence number).
+    /// @return The count (the next batch's sequence number in the current epoch).
     function minerBatchCount(uint256 epoch, address miner) external view returns (uint256);
 
     /// @notice A batch's consensus score (valid once the batch is scored in finalization).

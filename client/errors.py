@@ -1,0 +1,30 @@
+"""The root of WorldGym's exceptions.
+
+Every package (``client``, ``storage``, ``gym``, ``miner``, ``validator``,
+``refinery``) has its own ``errors.py`` whose base class derives from
+:class:`WorldGymError`, so the CLI can catch one type and print one clear
+line. Third-party exceptions are translated at the boundary
+(``raise X(...) from None``) so users see one vocabulary.
+
+Tree (this module)::
+
+    WorldGymError
+    ├── ConfigError          a setting is wrong or missing (says what to set)
+    └── UsageError           the caller asked for something impossible
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "UsageError", "WorldGymError"]
+
+
+class WorldGymError(Exception):
+    """Base class of every error WorldGym raises on purpose."""
+
+
+class ConfigError(WorldGymError, ValueError):
+    """A setting is missing or invalid; the message says what to set."""
+
+
+class UsageError(WorldGymError, ValueError):
+    """A command or function was called with arguments that cannot work."""
