@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,8 +30,11 @@ __all__ = [
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 CONTRACT_NAMES = ("WorldGymToken", "EnvironmentRegistry", "Staking", "ModelRegistry", "WorldGym")
-# Inputs that change the bytecode: the sources, the compiler settings and the pinned versions.
-_DIGEST_INPUTS = ("src", "foundry.toml", "package.json")
+# What changes the bytecode: the sources, the compiler settings and the pinned compiler/library.
+_COMPILER_SETTINGS = (
+    "evm_version", "optimizer", "optimizer_runs", "via_ir", "bytecode_hash", "cbor_metadata"
+)  # fmt: skip
+_PINNED_PACKAGES = ("solc", "@openzeppelin/contracts")
 
 
 class ArtifactError(WorldGymError, FileNotFoundError):
@@ -49,15 +53,23 @@ class Artifact:
 
 
 def source_digest(contracts_dir: Path) -> str:
-    """sha256 over every input that determines the bytecode, in a fixed order."""
+    """sha256 over every input that determines the bytecode, in a fixed order.
+
+    That is the Solidity sources, the compiler settings of foundry.toml's default
+    profile and the pinned versions of solc and OpenZeppelin in package.json (test
+    dependencies and remappings do not change the bytecode and are left out).
+    """
     h = hashlib.sha256()
-    files: list[Path] = []
-    for item in _DIGEST_INPUTS:
-        path = contracts_dir / item
-        files += sorted(path.rglob("*.sol")) if path.is_dir() else [path]
-    for path in files:
+    for path in sorted((contracts_dir / "src").rglob("*.sol")):
         h.update(path.relative_to(contracts_dir).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
+    profile = tomllib.loads((contracts_dir / "foundry.toml").read_text())["profile"]["default"]
+    deps = json.loads((contracts_dir / "package.json").read_text()).get("dependencies", {})
+    settings = {
+        "compiler": {k: profile.get(k) for k in _COMPILER_SETTINGS},
+        "packages": {k: deps.get(k) for k in _PINNED_PACKAGES},
+    }
+    h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
 
 

@@ -68,7 +68,7 @@ def task_seed(seed: bytes, env_id: int, version: int, miner: str, index: int) ->
 
 
 def weighted_median(scores: Sequence[int], weights: Sequence[int]) -> int:
-    """The lower stake-weighted median: the smallest score whose cumulative weight reaches ceil(W/2)."""
+    """Lower stake-weighted median: the first score whose cumulative weight reaches ceil(W/2)."""
     pairs = sorted(zip(scores, weights, strict=True))
     half = (sum(weights) + 1) // 2
     cumulative = 0
@@ -81,7 +81,7 @@ def weighted_median(scores: Sequence[int], weights: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class ValidatorReveal:
-    """A validator's commitment for an epoch: its stake at commit and its scores (None: never revealed)."""
+    """A validator's commitment for an epoch: stake at commit and scores (None: never revealed)."""
 
     address: str
     stake: int

@@ -22,7 +22,15 @@ from typing import Any
 
 from client.errors import ConfigError, WorldGymError
 
-__all__ = ["AnvilError", "AnvilProcess", "UnlockedSender", "find_anvil", "free_port", "pid_alive", "stop_pid"]
+__all__ = [
+    "AnvilError",
+    "AnvilProcess",
+    "UnlockedSender",
+    "find_anvil",
+    "free_port",
+    "pid_alive",
+    "stop_pid",
+]
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -140,7 +148,9 @@ class AnvilProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise AnvilError(f"anvil exited with code {self._proc.returncode} ({' '.join(cmd)})")
+                raise AnvilError(
+                    f"anvil exited with code {self._proc.returncode} ({' '.join(cmd)})"
+                )
             try:
                 _rpc(self.url, "eth_chainId", [])
                 return self

@@ -71,13 +71,17 @@ def deploy_protocol(
         receipt = sender.send({"data": "0x" + encode_constructor(name, args).hex()})
         address = receipt.get("contractAddress")
         if not address:
-            raise DeployError(f"deploying {name} produced no contract (tx {receipt['transactionHash'].hex()})")
+            raise DeployError(
+                f"deploying {name} produced no contract (tx {receipt['transactionHash'].hex()})"
+            )
         if first_block is None:
             first_block = int(receipt["blockNumber"])
         return to_checksum_address(address)
 
     def call(name: str, address: str, fn: str, *args: Any) -> None:
-        contract = w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
+        contract = w3.eth.contract(
+            address=to_checksum_address(address), abi=load_artifact(name).abi
+        )
         sender.send({"to": address, "data": contract.encode_abi(fn, args=list(args))})
 
     token = create(
@@ -90,7 +94,9 @@ def deploy_protocol(
         recipient,
         params.genesis_supply,
     )
-    registry = create("EnvironmentRegistry", token, params.registration_bond, params.bond_release_delay)
+    registry = create(
+        "EnvironmentRegistry", token, params.registration_bond, params.bond_release_delay
+    )
     staking = create("Staking", token, params.min_stake, params.unbonding_epochs)
     models = create("ModelRegistry", deployer)
     worldgym = create("WorldGym", token, registry, staking, models, params.constructor_tuple())

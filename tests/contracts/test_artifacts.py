@@ -18,7 +18,8 @@ def test_artifact_digest_matches_sources(name: str) -> None:
     assert artifact.source_digest == source_digest(CONTRACTS), (
         f"client/artifacts/{name}.json is stale against contracts/src: run `make artifacts`"
     )
-    assert artifact.bytecode and artifact.deployed_bytecode
+    assert artifact.bytecode
+    assert artifact.deployed_bytecode
     assert any(e.get("type") == "error" for e in artifact.abi), "custom errors missing from the ABI"
 
 
@@ -38,8 +39,18 @@ def test_artifact_bytecode_matches_fresh_build(name: str) -> None:
 def test_source_digest_sees_every_change(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "A.sol").write_text("contract A {}")
-    (tmp_path / "foundry.toml").write_text("[profile.default]")
-    (tmp_path / "package.json").write_text("{}")
+    (tmp_path / "foundry.toml").write_text("[profile.default]\noptimizer_runs = 200\n")
+    (tmp_path / "package.json").write_text('{"dependencies": {"solc": "0.8.28"}}')
     before = source_digest(tmp_path)
     (tmp_path / "src" / "A.sol").write_text("contract A { }")
-    assert source_digest(tmp_path) != before
+    after_source = source_digest(tmp_path)
+    (tmp_path / "foundry.toml").write_text("[profile.default]\noptimizer_runs = 201\n")
+    after_settings = source_digest(tmp_path)
+    (tmp_path / "package.json").write_text('{"dependencies": {"solc": "0.8.29"}}')
+    after_compiler = source_digest(tmp_path)
+    assert len({before, after_source, after_settings, after_compiler}) == 4
+    # Test-only dependencies do not change the bytecode, so they do not change the digest.
+    (tmp_path / "package.json").write_text(
+        '{"dependencies": {"solc": "0.8.29"}, "devDependencies": {"forge-std": "1"}}'
+    )
+    assert source_digest(tmp_path) == after_compiler

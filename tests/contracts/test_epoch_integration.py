@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import WAD, Protocol, raw_cid
+from conftest import WAD, raw_cid
 from web3.logs import DISCARD
 
 from client.protocol_math import (
@@ -21,30 +21,21 @@ from client.protocol_math import (
     task_seed,
     unpack_scores,
 )
-
-WINDOW_COMMIT, WINDOW_REVEAL, WINDOW_FINALIZE = 1, 2, 3
-
-
-def _stake(p: Protocol, validator: str, amount: int) -> None:
-    p.fund(validator, amount)
-    p.send(validator, p.token, "approve", p.staking.address, amount)
-    p.send(validator, p.staking, "stake", amount)
+from deploy.devchain import DevChain, Window
 
 
-def test_one_epoch_pays_everyone_to_the_wei(protocol: Protocol) -> None:
-    p = protocol
+def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:
+    p = chain
     deployer, owner, miner_a, miner_b, val_a, val_b, val_lazy = p.accounts[:7]
     params = p.deployment.params
     genesis_supply = p.token.functions.totalSupply().call()
 
     stakes = {val_a: 3_000 * WAD, val_b: 1_000 * WAD, val_lazy: 1_500 * WAD}
     for validator, amount in stakes.items():
-        _stake(p, validator, amount)
+        p.stake(validator, amount)
 
-    p.fund(owner, params.registration_bond)
-    p.send(owner, p.token, "approve", p.registry.address, params.registration_bond)
     spec_cid = raw_cid(b'{"schema":"worldgym.env/1"}')
-    p.send(owner, p.registry, "registerEnvironment", spec_cid)
+    assert p.register_environment(owner, spec_cid) == 1
     assert p.registry.functions.ownerOf(1).call() == owner
     assert p.registry.functions.versionCid(1, 1).call() == spec_cid
     p.send(deployer, p.models, "registerModel", raw_cid(b"base model"), 0, b"", b"\0" * 32)
@@ -52,7 +43,9 @@ def test_one_epoch_pays_everyone_to_the_wei(protocol: Protocol) -> None:
     epoch = p.gym.functions.currentEpoch().call()
     traces = [(miner_a, 10), (miner_b, 20), (miner_a, 5)]
     for i, (miner, count) in enumerate(traces):
-        receipt = p.send(miner, p.gym, "submitBatch", 1, 1, raw_cid(f"batch {i}".encode()), count, 1)
+        receipt = p.send(
+            miner, p.gym, "submitBatch", 1, 1, raw_cid(f"batch {i}".encode()), count, 1
+        )
         (event,) = p.gym.events.BatchSubmitted().process_receipt(receipt, errors=DISCARD)
         assert (event.args.epoch, event.args.index, event.args.miner) == (epoch, i, miner)
         assert event.args.sequence == (1 if i == 2 else 0)
@@ -61,34 +54,30 @@ def test_one_epoch_pays_everyone_to_the_wei(protocol: Protocol) -> None:
 
     seed = p.gym.functions.seedOf(epoch).call()
     assert seed != b"\0" * 32
-    assert p.gym.functions.taskSeed(seed, 1, 1, miner_a, 7).call() == task_seed(seed, 1, 1, miner_a, 7)
+    assert p.gym.functions.taskSeed(seed, 1, 1, miner_a, 7).call() == task_seed(
+        seed, 1, 1, miner_a, 7
+    )
 
     scores = {val_a: [10_000, 5_000, 0], val_b: [8_000, 5_000, 10_000], val_lazy: [1, 2, 3]}
     salts = {v: os.urandom(32) for v in scores}
-    opens, _ = p.gym.functions.windowOf(epoch, WINDOW_COMMIT).call()
-    p.mine_to(opens)
+    p.mine_to(p.window_opens(epoch, Window.COMMIT))
     for validator, s in scores.items():
         packed = pack_scores(s)
         digest = commitment(epoch, validator, packed, salts[validator])
-        assert p.gym.functions.commitmentOf(epoch, validator, packed, salts[validator]).call() == digest
+        assert (
+            p.gym.functions.commitmentOf(epoch, validator, packed, salts[validator]).call()
+            == digest
+        )
         p.send(validator, p.gym, "commit", epoch, digest)
 
-    opens, _ = p.gym.functions.windowOf(epoch, WINDOW_REVEAL).call()
-    p.mine_to(opens)
+    p.mine_to(p.window_opens(epoch, Window.REVEAL))
     for validator in (val_a, val_b):
         p.send(validator, p.gym, "reveal", epoch, pack_scores(scores[validator]), salts[validator])
         words = [p.gym.functions.revealedScore(epoch, validator, i).call() for i in range(3)]
         assert words == scores[validator] == unpack_scores(pack_scores(scores[validator]), 3)
 
-    opens, _ = p.gym.functions.windowOf(epoch, WINDOW_FINALIZE).call()
-    p.mine_to(opens)
-    calls = 0
-    while True:
-        calls += 1
-        p.send(deployer, p.gym, "finalize", epoch, 2)
-        stage, _, _ = p.gym.functions.finalization(epoch).call()
-        if stage == 4:
-            break
+    p.mine_to(p.window_opens(epoch, Window.FINALIZE))
+    calls, _ = p.finalize(epoch, chunk=2)
     assert calls == 5  # 3 batches + settle + 3 batch payouts + 3 validators = 10 steps, 2 a call
 
     slashed = stakes[val_lazy] * params.slash_bps // 10_000

@@ -1,0 +1,134 @@
+"""A deployed protocol on a local anvil, driven from its unlocked dev accounts.
+
+Used by the devnet tooling, the demo, the gas benchmark and the tests: one
+place that knows how to act as any dev account and move the chain forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from client.artifacts import load_artifact
+from client.manifest import Deployment, ProtocolParams
+from deploy.anvil import UnlockedSender
+from deploy.protocol import deploy_protocol
+
+__all__ = ["DevChain", "Window"]
+
+
+class Window:
+    """``IWorldGym.Window`` values."""
+
+    SUBMIT, COMMIT, REVEAL, FINALIZE = 0, 1, 2, 3
+
+
+@dataclass
+class DevChain:
+    """The protocol deployed on an anvil whose dev accounts are unlocked."""
+
+    w3: Web3
+    deployment: Deployment
+    accounts: list[str]
+
+    @classmethod
+    def deploy(cls, w3: Web3, params: ProtocolParams | None = None) -> DevChain:
+        """Deploy with dev account 0 as deployer and genesis holder."""
+        accounts = [str(to_checksum_address(a)) for a in w3.eth.accounts]
+        deployment = deploy_protocol(
+            w3, UnlockedSender(w3, accounts[0]), params or ProtocolParams()
+        )
+        return cls(w3, deployment, accounts)
+
+    @property
+    def deployer(self) -> str:
+        """Dev account 0: deployer, genesis holder, model registry admin."""
+        return self.accounts[0]
+
+    def contract(self, name: str) -> Contract:
+        """A web3 contract object for the deployed contract ``name``."""
+        address = self.deployment.addresses.by_contract()[name]
+        return self.w3.eth.contract(
+            address=to_checksum_address(address), abi=load_artifact(name).abi
+        )
+
+    @property
+    def token(self) -> Contract:
+        """WorldGymToken."""
+        return self.contract("WorldGymToken")
+
+    @property
+    def registry(self) -> Contract:
+        """EnvironmentRegistry."""
+        return self.contract("EnvironmentRegistry")
+
+    @property
+    def staking(self) -> Contract:
+        """Staking."""
+        return self.contract("Staking")
+
+    @property
+    def models(self) -> Contract:
+        """ModelRegistry."""
+        return self.contract("ModelRegistry")
+
+    @property
+    def gym(self) -> Contract:
+        """WorldGym."""
+        return self.contract("WorldGym")
+
+    def send(self, account: str, contract: Contract, fn: str, *args: Any) -> TxReceipt:
+        """Call ``fn`` on ``contract`` as ``account`` and return the receipt."""
+        tx = {"to": contract.address, "data": contract.encode_abi(fn, args=list(args))}
+        receipt: TxReceipt = UnlockedSender(self.w3, account).send(tx)
+        return receipt
+
+    def mine_to(self, block: int) -> None:
+        """Mine empty blocks until the head is ``block``.
+
+        Gas estimation runs against the head and the next transaction lands one
+        block later, so both see a window that opens at ``block``.
+        """
+        gap = block - self.w3.eth.block_number
+        if gap > 0:
+            self.w3.provider.make_request("anvil_mine", [hex(gap)])  # type: ignore[arg-type]
+
+    def window_opens(self, epoch: int, window: int) -> int:
+        """First block of ``window`` of ``epoch``."""
+        return int(self.gym.functions.windowOf(epoch, window).call()[0])
+
+    def fund(self, account: str, amount: int) -> None:
+        """Transfer tokens from the genesis holder to ``account``."""
+        self.send(self.deployer, self.token, "transfer", account, amount)
+
+    def stake(self, validator: str, amount: int) -> TxReceipt:
+        """Fund ``validator`` and stake ``amount``; return the stake receipt."""
+        self.fund(validator, amount)
+        self.send(validator, self.token, "approve", self.staking.address, amount)
+        return self.send(validator, self.staking, "stake", amount)
+
+    def register_environment(self, owner: str, spec_cid: bytes) -> int:
+        """Fund the bond, register an environment as ``owner``; return its id."""
+        bond = self.deployment.params.registration_bond
+        self.fund(owner, bond)
+        self.send(owner, self.token, "approve", self.registry.address, bond)
+        receipt = self.send(owner, self.registry, "registerEnvironment", spec_cid)
+        (event,) = self.registry.events.EnvironmentRegistered().process_receipt(
+            receipt, errors=DISCARD
+        )
+        return int(event.args.envId)
+
+    def finalize(self, epoch: int, chunk: int) -> tuple[int, int]:
+        """Finalize ``epoch`` in calls of ``chunk`` steps; return (calls, total gas)."""
+        calls = gas = 0
+        while True:
+            calls += 1
+            gas += int(self.send(self.deployer, self.gym, "finalize", epoch, chunk)["gasUsed"])
+            if self.gym.functions.finalization(epoch).call()[0] == 4:
+                return calls, gas
