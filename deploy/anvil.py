@@ -104,7 +104,10 @@ def _rpc(url: str, method: str, params: list[object]) -> object:
 class AnvilProcess:
     """One anvil node on 127.0.0.1. Use as a context manager or call start/stop.
 
-    ``block_time`` of ``None`` mines a block per transaction (automine).
+    ``block_time`` of ``None`` mines a block per transaction (automine). With
+    ``state_path`` the chain survives restarts (loaded at start, dumped
+    periodically and on exit). The process runs in its own session, so it
+    outlives its parent unless stopped.
     """
 
     port: int = 0
@@ -113,6 +116,8 @@ class AnvilProcess:
     accounts: int = 10
     balance_eth: int = 10_000
     log_path: Path | None = None
+    state_path: Path | None = None
+    state_interval_s: int = 5
     pid: int | None = None
     _proc: subprocess.Popen[bytes] | None = None
 
@@ -136,6 +141,9 @@ class AnvilProcess:
         ]  # fmt: skip
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
+        if self.state_path:
+            # Load the chain from this file if it exists, dump it on exit and every few seconds.
+            cmd += ["--state", str(self.state_path), "--state-interval", str(self.state_interval_s)]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
