@@ -56,7 +56,7 @@ def scenario_epoch(w3: Web3, batches: int, validators: int, chunk: int | None) -
     miner = chain.accounts[1]
     vals = chain.accounts[2 : 2 + validators]
     for v in vals:
-        chain.stake(v, 10 * WAD)
+        chain.stake_as(v, 10 * WAD)
     epoch = chain.gym.functions.currentEpoch().call()
     for i in range(batches):
         chain.send(miner, chain.gym, "submitBatch", 1, 1, cid(100 + i), 64, 1)
@@ -71,7 +71,7 @@ def scenario_epoch(w3: Web3, batches: int, validators: int, chunk: int | None) -
         _gas(chain.send(v, chain.gym, "reveal", epoch, scores[v], salts[v])) for v in vals
     ]
     chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
-    _, total = chain.finalize(epoch, chunk or batches * 2 + 1 + validators)
+    _, total = chain.finalize_all(epoch, chunk or batches * 2 + 1 + validators)
     return max(reveal_gas), total
 
 
@@ -94,8 +94,10 @@ def main() -> None:
             chain.deployer, chain.models, "registerModel", cid(1), 0, b"", b"\0" * 32
         )
         report("ModelRegistry.registerModel", _gas(receipt), "base model")
-        report("Staking.stake", _gas(chain.stake(chain.accounts[5], 10 * WAD)), "first stake")
-        report("Staking.stake", _gas(chain.stake(chain.accounts[5], 10 * WAD)), "adding to a stake")
+        report("Staking.stake", _gas(chain.stake_as(chain.accounts[5], 10 * WAD)), "first stake")
+        report(
+            "Staking.stake", _gas(chain.stake_as(chain.accounts[5], 10 * WAD)), "adding to a stake"
+        )
         miner, other = chain.accounts[1], chain.accounts[2]
         first = _gas(chain.send(miner, gym, "submitBatch", 1, 1, cid(10), 1, 1))
         report(
@@ -134,7 +136,7 @@ def main() -> None:
 
         chain = fresh(w3)
         validator, miner = chain.accounts[3], chain.accounts[1]
-        chain.stake(validator, 10 * WAD)
+        chain.stake_as(validator, 10 * WAD)
         epoch = chain.gym.functions.currentEpoch().call()
         chain.send(miner, chain.gym, "submitBatch", 1, 1, cid(7), 8, 1)
         chain.mine_to(chain.window_opens(epoch, Window.COMMIT))
@@ -146,7 +148,7 @@ def main() -> None:
         chain.mine_to(chain.window_opens(epoch, Window.REVEAL))
         chain.send(validator, chain.gym, "reveal", epoch, packed, salt)
         chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
-        chain.finalize(epoch, 100)
+        chain.finalize_all(epoch, 100)
         report("WorldGym.claim", _gas(chain.send(miner, chain.gym, "claim")), "miner")
 
     print()

@@ -41,7 +41,7 @@ def play_epoch(chain: DevChain, console: Console) -> None:
     stakes = dict(zip(validators, (3_000 * _WAD, 1_000 * _WAD, 1_500 * _WAD), strict=True))
     for i, (v, stake) in enumerate(stakes.items()):
         names[v] = f"validator {'ABC'[i]}" + (" (never reveals)" if i == 2 else "")
-        chain.stake(v, stake)
+        chain.stake_as(v, stake)
     env_id = chain.register_environment(owner, _cid("example spec"))
     chain.send(chain.deployer, chain.models, "registerModel", _cid("base"), 0, b"", b"\0" * 32)
     epoch = chain.gym.functions.currentEpoch().call()
@@ -63,7 +63,7 @@ def play_epoch(chain: DevChain, console: Console) -> None:
     for v in validators[:2]:
         chain.send(v, chain.gym, "reveal", epoch, pack_scores(scores[v]), salts[v])
     chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
-    calls, gas = chain.finalize(epoch, chunk=4)
+    calls, gas = chain.finalize_all(epoch, chunk=4)
     consensus = [chain.gym.functions.consensusOf(epoch, i).call() for i in range(len(batches))]
     console.print(f"finalized in {calls} calls ({gas:,} gas); consensus scores {consensus}")
 

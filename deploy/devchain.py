@@ -6,7 +6,6 @@ place that knows how to act as any dev account and move the chain forward.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -15,7 +14,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from client.artifacts import load_artifact
+from client.contracts import Protocol, Stage, Window
 from client.manifest import Deployment, ProtocolParams
 from deploy.anvil import UnlockedSender
 from deploy.protocol import deploy_protocol
@@ -23,19 +22,12 @@ from deploy.protocol import deploy_protocol
 __all__ = ["DevChain", "Window"]
 
 
-class Window:
-    """``IWorldGym.Window`` values."""
-
-    SUBMIT, COMMIT, REVEAL, FINALIZE = 0, 1, 2, 3
-
-
-@dataclass
-class DevChain:
+class DevChain(Protocol):
     """The protocol deployed on an anvil whose dev accounts are unlocked."""
 
-    w3: Web3
-    deployment: Deployment
-    accounts: list[str]
+    def __init__(self, w3: Web3, deployment: Deployment, accounts: list[str]) -> None:
+        super().__init__(w3, deployment)
+        self.accounts = accounts
 
     @classmethod
     def deploy(cls, w3: Web3, params: ProtocolParams | None = None) -> DevChain:
@@ -51,37 +43,9 @@ class DevChain:
         """Dev account 0: deployer, genesis holder, model registry admin."""
         return self.accounts[0]
 
-    def contract(self, name: str) -> Contract:
-        """A web3 contract object for the deployed contract ``name``."""
-        address = self.deployment.addresses.by_contract()[name]
-        return self.w3.eth.contract(
-            address=to_checksum_address(address), abi=load_artifact(name).abi
-        )
-
-    @property
-    def token(self) -> Contract:
-        """WorldGymToken."""
-        return self.contract("WorldGymToken")
-
-    @property
-    def registry(self) -> Contract:
-        """EnvironmentRegistry."""
-        return self.contract("EnvironmentRegistry")
-
-    @property
-    def staking(self) -> Contract:
-        """Staking."""
-        return self.contract("Staking")
-
-    @property
-    def models(self) -> Contract:
-        """ModelRegistry."""
-        return self.contract("ModelRegistry")
-
-    @property
-    def gym(self) -> Contract:
-        """WorldGym."""
-        return self.contract("WorldGym")
+    def as_account(self, account: str) -> Protocol:
+        """The same deployment, sending as ``account``."""
+        return Protocol(self.w3, self.deployment, UnlockedSender(self.w3, account))
 
     def send(self, account: str, contract: Contract, fn: str, *args: Any) -> TxReceipt:
         """Call ``fn`` on ``contract`` as ``account`` and return the receipt."""
@@ -101,13 +65,13 @@ class DevChain:
 
     def window_opens(self, epoch: int, window: int) -> int:
         """First block of ``window`` of ``epoch``."""
-        return int(self.gym.functions.windowOf(epoch, window).call()[0])
+        return self.window(epoch, Window(window))[0]
 
     def fund(self, account: str, amount: int) -> None:
         """Transfer tokens from the genesis holder to ``account``."""
         self.send(self.deployer, self.token, "transfer", account, amount)
 
-    def stake(self, validator: str, amount: int) -> TxReceipt:
+    def stake_as(self, validator: str, amount: int) -> TxReceipt:
         """Fund ``validator`` and stake ``amount``; return the stake receipt."""
         self.fund(validator, amount)
         self.send(validator, self.token, "approve", self.staking.address, amount)
@@ -124,11 +88,11 @@ class DevChain:
         )
         return int(event.args.envId)
 
-    def finalize(self, epoch: int, chunk: int) -> tuple[int, int]:
+    def finalize_all(self, epoch: int, chunk: int) -> tuple[int, int]:
         """Finalize ``epoch`` in calls of ``chunk`` steps; return (calls, total gas)."""
         calls = gas = 0
         while True:
             calls += 1
             gas += int(self.send(self.deployer, self.gym, "finalize", epoch, chunk)["gasUsed"])
-            if self.gym.functions.finalization(epoch).call()[0] == 4:
+            if self.finalization(epoch)[0] is Stage.FINALIZED:
                 return calls, gas

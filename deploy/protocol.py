@@ -8,35 +8,22 @@ and refinery roles.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.types import TxReceipt
 
 from client.artifacts import load_artifact
+from client.contracts import Sender
 from client.errors import WorldGymError
 from client.manifest import ContractAddresses, Deployment, ProtocolParams
 
-__all__ = ["DeployError", "Sender", "deploy_protocol", "encode_constructor"]
+__all__ = ["DeployError", "deploy_protocol", "encode_constructor"]
 
 
 class DeployError(WorldGymError, RuntimeError):
     """A deployment transaction failed or produced no contract."""
-
-
-class Sender(Protocol):
-    """Something that signs and sends a transaction for one account and waits for its receipt."""
-
-    @property
-    def address(self) -> str:
-        """The sending account."""
-        ...
-
-    def send(self, tx: dict[str, Any]) -> TxReceipt:
-        """Send ``tx`` (``to`` absent for a contract creation) and return its successful receipt."""
-        ...
 
 
 def encode_constructor(name: str, args: tuple[Any, ...]) -> bytes:

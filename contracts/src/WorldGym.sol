@@ -206,7 +206,9 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         view
         returns (address miner, uint256 envId, uint256 envVersion, uint256 traceCount)
     {
-        if (index >= _epochs[epoch].batchCount) revert WorldGymUnknownBatch(epoch, index, _epochs[epoch].batchCount);
+        if (index >= _epochs[epoch].batchCount) {
+            revert WorldGymUnknownBatch(epoch, index, _epochs[epoch].batchCount);
+        }
         Batch memory b = _batches[epoch][index];
         return (b.miner, b.envId, b.envVersion, b.traceCount);
     }
@@ -291,11 +293,12 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     // ─── internal ─────────────────────────────────────────────────────────────
 
-    /// @dev seed(e) = keccak256(abi.encode(blockhash(epochStart(e)), e, chainid, this)), readable from the
-    /// block after the epoch's first. If nobody poked it within 256 blocks the hash is gone and the most
+    /// @dev seed(e) = keccak256(abi.encode(blockhash(epochStart(e) - 1), e, chainid, this)): the hash of
+    /// the last block before the epoch, so the seed exists from the epoch's first block on and was unknown
+    /// before the previous epoch ended. If nobody poked it within 256 blocks the hash is gone and the most
     /// recent block hash stands in (SeedSet names the block used).
     function _pokeSeed(uint256 epoch) private returns (bytes32 seed) {
-        uint256 source = epochStart(epoch);
+        uint256 source = epochStart(epoch) - 1;
         if (block.number <= source) revert WorldGymSeedNotYetAvailable(epoch, source);
         bytes32 hash = blockhash(source);
         if (hash == 0) {

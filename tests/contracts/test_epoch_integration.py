@@ -32,7 +32,7 @@ def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:
 
     stakes = {val_a: 3_000 * WAD, val_b: 1_000 * WAD, val_lazy: 1_500 * WAD}
     for validator, amount in stakes.items():
-        p.stake(validator, amount)
+        p.stake_as(validator, amount)
 
     spec_cid = raw_cid(b'{"schema":"worldgym.env/1"}')
     assert p.register_environment(owner, spec_cid) == 1
@@ -77,7 +77,7 @@ def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:
         assert words == scores[validator] == unpack_scores(pack_scores(scores[validator]), 3)
 
     p.mine_to(p.window_opens(epoch, Window.FINALIZE))
-    calls, _ = p.finalize(epoch, chunk=2)
+    calls, _ = p.finalize_all(epoch, chunk=2)
     assert calls == 5  # 3 batches + settle + 3 batch payouts + 3 validators = 10 steps, 2 a call
 
     slashed = stakes[val_lazy] * params.slash_bps // 10_000

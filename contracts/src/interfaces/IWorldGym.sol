@@ -81,7 +81,8 @@ interface IWorldGym {
     /// @param closesAt The first block after the window (type(uint256).max if it never closes).
     error WorldGymOutsideWindow(uint256 epoch, Window window, uint256 blockNumber, uint256 opensAt, uint256 closesAt);
 
-    /// @notice The seed of `epoch` comes from the hash of block `sourceBlock`, which is not mined yet.
+    /// @notice The seed of `epoch` comes from the hash of block `sourceBlock` (the last block before the
+    /// epoch), which is not mined yet.
     /// @param epoch The epoch.
     /// @param sourceBlock The block whose hash makes the seed.
     error WorldGymSeedNotYetAvailable(uint256 epoch, uint256 sourceBlock);
@@ -362,7 +363,7 @@ interface IWorldGym {
     function windowOf(uint256 epoch, Window window) external view returns (uint256 opensAt, uint256 closesAt);
 
     /// @notice The seed of `epoch` (zero until someone pokes it; submitBatch pokes it too).
-    /// @dev 192 bits of entropy: the first 24 bytes of keccak256(abi.encode(blockhash(epochStart(epoch)),
+    /// @dev 192 bits of entropy: the first 24 bytes of keccak256(abi.encode(blockhash(epochStart(epoch) - 1),
     /// epoch, chainid, this)); the last 8 bytes are zero.
     /// @param epoch The epoch.
     /// @return The seed.

@@ -1,0 +1,330 @@
+"""Typed access to the deployed WorldGym contracts.
+
+:class:`Protocol` binds a Web3 connection, a deployment manifest and (for
+writes) a :class:`Sender`; its methods return plain Python values and
+dataclasses instead of raw tuples. Reads go straight to the node; writes are
+encoded here and handed to the sender, which signs, sends and waits (see
+``client.tx``). Event history used by the actors (a given epoch's batches) is
+read with ``eth_getLogs`` over exactly the blocks where it can be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from client.artifacts import load_artifact
+from client.errors import UsageError
+from client.manifest import Deployment
+
+__all__ = [
+    "BatchRecord",
+    "CommitmentRecord",
+    "Protocol",
+    "Sender",
+    "Stage",
+    "Window",
+]
+
+
+class Sender(TypingProtocol):
+    """Signs and sends transactions for one account and waits for each receipt."""
+
+    @property
+    def address(self) -> str:
+        """The sending account."""
+        ...
+
+    def send(self, tx: dict[str, Any]) -> TxReceipt:
+        """Send ``tx`` (no ``to`` for a contract creation); return its successful receipt."""
+        ...
+
+
+class Window(IntEnum):
+    """``IWorldGym.Window``."""
+
+    SUBMIT = 0
+    COMMIT = 1
+    REVEAL = 2
+    FINALIZE = 3
+
+
+class Stage(IntEnum):
+    """``IWorldGym.Stage``."""
+
+    SCORING = 0
+    SETTLING = 1
+    PAYING_BATCHES = 2
+    PAYING_VALIDATORS = 3
+    FINALIZED = 4
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch as submitted on chain (from its ``BatchSubmitted`` event)."""
+
+    epoch: int
+    index: int
+    miner: str
+    env_id: int
+    env_version: int
+    sequence: int
+    trace_count: int
+    model_id: int
+    cid: bytes
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class CommitmentRecord:
+    """A validator's commitment for one epoch."""
+
+    commitment: bytes
+    stake: int
+    revealed: bool
+    agreement: int
+
+
+class Protocol:
+    """The WorldGym contracts of one deployment."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, sender: Sender | None = None) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.sender = sender
+
+    # ─── contracts ────────────────────────────────────────────────────────────
+
+    def _contract(self, name: str) -> Contract:
+        address = self.deployment.addresses.by_contract()[name]
+        return self.w3.eth.contract(
+            address=to_checksum_address(address), abi=load_artifact(name).abi
+        )
+
+    @cached_property
+    def token(self) -> Contract:
+        """WorldGymToken."""
+        return self._contract("WorldGymToken")
+
+    @cached_property
+    def registry(self) -> Contract:
+        """EnvironmentRegistry."""
+        return self._contract("EnvironmentRegistry")
+
+    @cached_property
+    def staking(self) -> Contract:
+        """Staking."""
+        return self._contract("Staking")
+
+    @cached_property
+    def models(self) -> Contract:
+        """ModelRegistry."""
+        return self._contract("ModelRegistry")
+
+    @cached_property
+    def gym(self) -> Contract:
+        """WorldGym."""
+        return self._contract("WorldGym")
+
+    # ─── writes ───────────────────────────────────────────────────────────────
+
+    def transact(self, contract: Contract, fn: str, *args: Any) -> TxReceipt:
+        """Encode ``fn(*args)`` on ``contract`` and send it with the bound sender."""
+        if self.sender is None:
+            raise UsageError("this command needs a wallet to send transactions: pass --wallet")
+        data = contract.encode_abi(fn, args=list(args))
+        return self.sender.send({"to": contract.address, "data": data})
+
+    def events(self, contract: Contract, event: str, receipt: TxReceipt) -> list[Any]:
+        """The ``event`` logs of ``contract`` in ``receipt``."""
+        return list(getattr(contract.events, event)().process_receipt(receipt, errors=DISCARD))
+
+    def approve(self, spender: str, amount: int) -> None:
+        """Approve ``spender`` for ``amount`` tokens unless the allowance already covers it."""
+        owner = self._sender_address()
+        if self.token.functions.allowance(owner, spender).call() < amount:
+            self.transact(self.token, "approve", spender, amount)
+
+    def submit_batch(
+        self, env_id: int, env_version: int, cid: bytes, trace_count: int, model_id: int
+    ) -> BatchRecord:
+        """Submit a batch for the current epoch; return its on-chain record."""
+        receipt = self.transact(
+            self.gym, "submitBatch", env_id, env_version, cid, trace_count, model_id
+        )
+        (event,) = self.events(self.gym, "BatchSubmitted", receipt)
+        return _batch_record(event)
+
+    def poke_seed(self, epoch: int) -> bytes:
+        """Fix the seed of ``epoch`` on chain if nobody has; return it."""
+        seed = self.seed(epoch)
+        if seed is None:
+            self.transact(self.gym, "pokeSeed", epoch)
+            seed = self.seed(epoch)
+        if seed is None:
+            raise UsageError(f"the seed of epoch {epoch} could not be set")
+        return seed
+
+    def commit(self, epoch: int, commitment: bytes) -> TxReceipt:
+        """Commit to scores for ``epoch``."""
+        return self.transact(self.gym, "commit", epoch, commitment)
+
+    def reveal(self, epoch: int, packed_scores: list[int], salt: bytes) -> TxReceipt:
+        """Reveal committed scores for ``epoch``."""
+        return self.transact(self.gym, "reveal", epoch, packed_scores, salt)
+
+    def finalize(self, epoch: int, max_steps: int) -> bool:
+        """Advance finalization of ``epoch`` by up to ``max_steps``; return whether it is done."""
+        self.transact(self.gym, "finalize", epoch, max_steps)
+        return self.finalization(epoch)[0] is Stage.FINALIZED
+
+    def claim(self) -> int:
+        """Claim the sender's credited rewards; return the amount paid."""
+        receipt = self.transact(self.gym, "claim")
+        (event,) = self.events(self.gym, "RewardClaimed", receipt)
+        return int(event.args.amount)
+
+    def stake(self, amount: int) -> None:
+        """Stake ``amount`` (approving the staking contract first if needed)."""
+        self.approve(self.staking.address, amount)
+        self.transact(self.staking, "stake", amount)
+
+    def request_unbond(self, amount: int) -> int:
+        """Start unbonding ``amount``; return the epoch it can be withdrawn from."""
+        receipt = self.transact(self.staking, "requestUnbond", amount)
+        (event,) = self.events(self.staking, "UnbondRequested", receipt)
+        return int(event.args.releaseEpoch)
+
+    def withdraw(self) -> int:
+        """Withdraw released unbonding stake; return the amount."""
+        receipt = self.transact(self.staking, "withdraw")
+        (event,) = self.events(self.staking, "Withdrawn", receipt)
+        return int(event.args.amount)
+
+    def _sender_address(self) -> str:
+        if self.sender is None:
+            raise UsageError("this command needs a wallet to send transactions: pass --wallet")
+        return to_checksum_address(self.sender.address)
+
+    # ─── reads: clock ─────────────────────────────────────────────────────────
+
+    def block_number(self) -> int:
+        """The chain head."""
+        return int(self.w3.eth.block_number)
+
+    def current_epoch(self) -> int:
+        """The current epoch, as the contract sees it at the head block."""
+        return int(self.gym.functions.currentEpoch().call())
+
+    def window(self, epoch: int, window: Window) -> tuple[int, int]:
+        """Block range ``[opens, closes)`` of ``window`` of ``epoch``."""
+        opens, closes = self.gym.functions.windowOf(epoch, int(window)).call()
+        return int(opens), int(closes)
+
+    def seed(self, epoch: int) -> bytes | None:
+        """The seed of ``epoch``, or None while unset."""
+        seed = bytes(self.gym.functions.seedOf(epoch).call())
+        return None if seed == bytes(32) else seed
+
+    # ─── reads: batches and scores ────────────────────────────────────────────
+
+    def batch_count(self, epoch: int) -> int:
+        """Batches submitted in ``epoch``."""
+        return int(self.gym.functions.batchCount(epoch).call())
+
+    def miner_batch_count(self, epoch: int, miner: str) -> int:
+        """The next sequence number of ``miner`` in ``epoch`` (current epoch)."""
+        return int(self.gym.functions.minerBatchCount(epoch, to_checksum_address(miner)).call())
+
+    def batches(self, epoch: int) -> list[BatchRecord]:
+        """Every batch of ``epoch`` in index order, from the events of the epoch's own blocks."""
+        opens, closes = self.window(epoch, Window.SUBMIT)
+        head = self.block_number()
+        if opens > head:
+            return []
+        topic = self.w3.to_hex(epoch.to_bytes(32, "big"))
+        signature = self.w3.to_hex(Web3.keccak(text=_BATCH_SUBMITTED))
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.gym.address,
+                "topics": [signature, topic],
+                "fromBlock": opens,
+                "toBlock": min(closes - 1, head),
+            }
+        )
+        records = [_batch_record(self.gym.events.BatchSubmitted().process_log(log)) for log in logs]
+        records.sort(key=lambda r: r.index)
+        return records
+
+    def consensus(self, epoch: int, index: int) -> int:
+        """Consensus score of a batch (valid once finalization scored it)."""
+        return int(self.gym.functions.consensusOf(epoch, index).call())
+
+    def commitment(self, epoch: int, validator: str) -> CommitmentRecord:
+        """A validator's commitment for ``epoch``."""
+        digest, stake, revealed, agreement = self.gym.functions.commitmentRecord(
+            epoch, to_checksum_address(validator)
+        ).call()
+        return CommitmentRecord(bytes(digest), int(stake), bool(revealed), int(agreement))
+
+    def finalization(self, epoch: int) -> tuple[Stage, int, int]:
+        """(stage, cursor, reveal count) of ``epoch``."""
+        stage, cursor, reveals = self.gym.functions.finalization(epoch).call()
+        return Stage(stage), int(cursor), int(reveals)
+
+    # ─── reads: accounts ──────────────────────────────────────────────────────
+
+    def balance(self, account: str) -> int:
+        """Token balance."""
+        return int(self.token.functions.balanceOf(to_checksum_address(account)).call())
+
+    def claimable(self, account: str) -> int:
+        """Credited, unclaimed rewards."""
+        return int(self.gym.functions.claimable(to_checksum_address(account)).call())
+
+    def stake_of(self, validator: str) -> int:
+        """Active stake."""
+        return int(self.staking.functions.stakeOf(to_checksum_address(validator)).call())
+
+    def unbonding_of(self, validator: str) -> tuple[int, int, int]:
+        """(amount, release epoch, pending commitments)."""
+        amount, release, pending = self.staking.functions.unbondingOf(
+            to_checksum_address(validator)
+        ).call()
+        return int(amount), int(release), int(pending)
+
+    def latest_model_id(self) -> int:
+        """The model miners should use (0 if none registered)."""
+        return int(self.models.functions.latestModelId().call())
+
+
+_BATCH_SUBMITTED = (
+    "BatchSubmitted(uint256,uint256,address,uint256,uint256,uint256,uint256,uint256,bytes)"
+)
+
+
+def _batch_record(event: Any) -> BatchRecord:
+    a = event.args
+    return BatchRecord(
+        epoch=int(a.epoch),
+        index=int(a.index),
+        miner=to_checksum_address(a.miner),
+        env_id=int(a.envId),
+        env_version=int(a.envVersion),
+        sequence=int(a.sequence),
+        trace_count=int(a.traceCount),
+        model_id=int(a.modelId),
+        cid=bytes(a.cid),
+        block_number=int(event.blockNumber),
+        tx_hash=event.transactionHash.to_0x_hex(),
+    )
