@@ -33,7 +33,7 @@ def _doc(tasks: int = 2, group: int = 2) -> dict[str, Any]:
             "model": {
                 "id": 1,
                 "digest": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
-            },  # noqa: E501
+            },
             "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 64, "seed": 7},
             "task_count": tasks,
             "group_size": group,
