@@ -138,6 +138,9 @@ class AnvilProcess:
             "--accounts", str(self.accounts),
             "--balance", str(self.balance_eth),
             "--silent",
+            # Keep recent states in memory only: with full history anvil persists every
+            # block's state to ~/.foundry/anvil/tmp (gigabytes after a few thousand blocks).
+            "--prune-history", "512",
         ]  # fmt: skip
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
