@@ -9,13 +9,45 @@ line. Third-party exceptions are translated at the boundary
 Tree (this module)::
 
     WorldGymError
-    ├── ConfigError          a setting is wrong or missing (says what to set)
-    └── UsageError           the caller asked for something impossible
+    ├── ConfigError                a setting is wrong or missing (says what to set)
+    │   └── ChainIdMismatchError   the RPC serves another chain than the profile names
+    ├── UsageError                 the caller asked for something impossible
+    ├── WalletError                a keystore wallet cannot be created, found or opened
+    │   ├── WalletNotFoundError    no wallet with that name or address
+    │   └── WrongPasswordError     the password does not decrypt the keystore file
+    └── ChainError                 talking to the chain failed
+        ├── RpcUnavailableError    the node cannot be reached or did not answer
+        └── TransactionError       a transaction could not be sent or did not succeed
+            ├── RevertError        a call, gas estimate or mined transaction reverted
+            │                      (carries the decoded revert: contract, error, values)
+            ├── TxRejectedError    the node refused the signed transaction (not in the pool)
+            ├── TxTimeoutError     sent, but no receipt within the time limit
+            └── NonceConflictError another sender used the nonce this one reserved
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "UsageError", "WorldGymError"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from client.revert import DecodedRevert
+
+__all__ = [
+    "ChainError",
+    "ChainIdMismatchError",
+    "ConfigError",
+    "NonceConflictError",
+    "RevertError",
+    "RpcUnavailableError",
+    "TransactionError",
+    "TxRejectedError",
+    "TxTimeoutError",
+    "UsageError",
+    "WalletError",
+    "WalletNotFoundError",
+    "WorldGymError",
+    "WrongPasswordError",
+]
 
 
 class WorldGymError(Exception):
@@ -28,3 +60,63 @@ class ConfigError(WorldGymError, ValueError):
 
 class UsageError(WorldGymError, ValueError):
     """A command or function was called with arguments that cannot work."""
+
+
+class ChainIdMismatchError(ConfigError):
+    """The node at the profile's RPC URL reports another chain id than the profile."""
+
+
+class WalletError(WorldGymError):
+    """A keystore wallet cannot be created, found or opened."""
+
+
+class WalletNotFoundError(WalletError, LookupError):
+    """No wallet in the keystore matches the given name or address."""
+
+
+class WrongPasswordError(WalletError, ValueError):
+    """The password does not decrypt the keystore file."""
+
+
+class ChainError(WorldGymError):
+    """Talking to the chain failed."""
+
+
+class RpcUnavailableError(ChainError, ConnectionError):
+    """The node cannot be reached, or it did not answer in time."""
+
+
+class TransactionError(ChainError):
+    """A transaction could not be sent, or it did not succeed.
+
+    ``tx_hash`` is the transaction's hash (0x hex) once it was signed, else None.
+    """
+
+    def __init__(self, message: str, *, tx_hash: str | None = None) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
+
+
+class RevertError(TransactionError):
+    """A call, a gas estimate or a mined transaction reverted.
+
+    ``revert`` is the decoded revert data (None when the node gave none).
+    """
+
+    def __init__(
+        self, message: str, *, revert: DecodedRevert | None = None, tx_hash: str | None = None
+    ) -> None:
+        super().__init__(message, tx_hash=tx_hash)
+        self.revert = revert
+
+
+class TxRejectedError(TransactionError):
+    """The node refused the signed transaction, so it never entered the pool."""
+
+
+class TxTimeoutError(TransactionError, TimeoutError):
+    """The transaction was sent but no receipt arrived in time (it may still be mined)."""
+
+
+class NonceConflictError(TransactionError):
+    """Another sender (another process with the same key) used the nonce this one reserved."""
