@@ -6,6 +6,7 @@ place that knows how to act as any dev account and move the chain forward.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -19,7 +20,14 @@ from client.manifest import Deployment, ProtocolParams
 from deploy.anvil import UnlockedSender
 from deploy.protocol import deploy_protocol
 
-__all__ = ["DevChain", "Window"]
+__all__ = ["WAD", "DevChain", "Window", "raw_cid"]
+
+WAD = 10**18
+
+
+def raw_cid(data: bytes) -> bytes:
+    """Binary CIDv1 (raw codec, sha2-256) of a single-block document: handy for dev and tests."""
+    return bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
 
 
 class DevChain(Protocol):

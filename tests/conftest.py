@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from collections.abc import Iterator
 
@@ -12,13 +11,6 @@ from web3 import Web3
 from client.manifest import ProtocolParams
 from deploy.anvil import AnvilProcess, pid_alive
 from deploy.devchain import DevChain
-
-WAD = 10**18
-
-
-def raw_cid(data: bytes) -> bytes:
-    """Binary CIDv1 (raw codec, sha2-256) of a single-block document."""
-    return bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
 
 
 @pytest.fixture

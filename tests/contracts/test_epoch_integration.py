@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-from conftest import WAD, raw_cid
 from web3.logs import DISCARD
 
 from client.protocol_math import (
@@ -21,7 +20,7 @@ from client.protocol_math import (
     task_seed,
     unpack_scores,
 )
-from deploy.devchain import DevChain, Window
+from deploy.devchain import WAD, DevChain, Window, raw_cid
 
 
 def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import WAD, raw_cid
 
 from client.contracts import Stage, Window
 from client.errors import UsageError
 from client.protocol_math import commitment, pack_scores
-from deploy.devchain import DevChain
+from deploy.devchain import WAD, DevChain, raw_cid
 
 
 def test_batches_come_back_from_events_in_index_order(chain: DevChain) -> None:

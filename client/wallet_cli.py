@@ -1,0 +1,251 @@
+"""``worldgym wallet new | import | list | show | verify``: manage encrypted keystore wallets.
+
+The keystore directory is ``--keystore``, else ``keystore_dir`` from the
+settings: those a parent command put in ``ctx.obj`` (a
+:class:`~client.config.Settings`), else those read from ``--config``. Passwords
+come from ``--password-file``, ``$WORLDGYM_PASSWORD`` or a hidden prompt;
+private keys from ``--key-file``, ``--stdin`` or a hidden prompt, never from an
+argument (it would land in the shell history).
+
+``show`` prints the address; other packages add rows (balances, stake) with
+:func:`register_show_extra`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from client.config import Settings, load_settings
+from client.errors import UsageError, WorldGymError
+from client.wallet import Keystore, WalletInfo, parse_private_key, password_from
+
+__all__ = ["ShowExtra", "app", "register_show_extra"]
+
+ShowExtra = Callable[[str, Settings], Mapping[str, str]]
+"""Given an address and the settings, extra ``label -> value`` rows for ``wallet show``."""
+
+_show_extras: list[ShowExtra] = []
+
+app = typer.Typer(
+    name="wallet",
+    help="Create, import and inspect encrypted keystore wallets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def register_show_extra(extra: ShowExtra) -> None:
+    """Add rows to ``wallet show`` (e.g. ETH and WGT balances); errors become one row."""
+    _show_extras.append(extra)
+
+
+@dataclass
+class _Options:
+    config: Path | None
+    keystore: Path | None
+    parent: Settings | None
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            if self.config is None and self.parent is not None:
+                self._settings = self.parent
+            else:
+                self._settings = load_settings(self.config)
+        return self._settings
+
+    def keystore_dir(self) -> Path:
+        return self.keystore or self.settings().keystore_dir
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="config file (default: $WORLDGYM_CONFIG or the user config)"),
+]
+KeystoreOpt = Annotated[
+    Path | None, typer.Option("--keystore", help="keystore directory (default: from the config)")
+]
+NameOpt = Annotated[str | None, typer.Option("--name", help="a name to refer to the wallet by")]
+PasswordFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help="read the password from this file (else $WORLDGYM_PASSWORD, else ask)",
+    ),
+]
+LightKdfOpt = Annotated[
+    bool, typer.Option("--light-kdf", help="cheaper encryption, for throw-away dev wallets only")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+WalletArg = Annotated[
+    str | None, typer.Argument(help="wallet name or address (default: the configured wallet)")
+]
+
+
+@app.callback()
+def _main(ctx: typer.Context, config: ConfigOpt = None, keystore: KeystoreOpt = None) -> None:
+    ctx.obj = _Options(config, keystore, ctx.find_object(Settings))
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    *,
+    name: NameOpt = None,
+    password_file: PasswordFileOpt = None,
+    light_kdf: LightKdfOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a wallet with a new random key."""
+    with _errors():
+        keystore = Keystore(_opts(ctx).keystore_dir())
+        password = _new_password(password_file)
+        info = keystore.create(password, name=name, light_kdf=light_kdf)
+        _print_wallet("created", info, as_json)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    *,
+    name: NameOpt = None,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", help="read the hex private key from this file")
+    ] = None,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="read the hex private key from stdin")
+    ] = False,
+    password_file: PasswordFileOpt = None,
+    light_kdf: LightKdfOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import an existing private key (from a file, stdin or a hidden prompt)."""
+    with _errors():
+        if key_file is not None and stdin:
+            raise UsageError("pass either --key-file or --stdin, not both")
+        keystore = Keystore(_opts(ctx).keystore_dir())
+        if key_file is not None:
+            try:
+                key = key_file.expanduser().read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read key file {key_file}: {exc}") from None
+        elif stdin:
+            key = sys.stdin.readline()
+        else:
+            key = typer.prompt("Private key (hex)", hide_input=True)
+        private_key = parse_private_key(key)  # reject a typo before asking for a password
+        del key
+        password = _new_password(password_file)
+        info = keystore.import_key(private_key, password, name=name, light_kdf=light_kdf)
+        del private_key
+        _print_wallet("imported", info, as_json)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the wallets in the keystore."""
+    with _errors():
+        keystore = Keystore(_opts(ctx).keystore_dir())
+        wallets = keystore.list()
+        if as_json:
+            typer.echo(json.dumps([w.as_dict() for w in wallets], indent=2))
+            return
+        if not wallets:
+            typer.echo(f"no wallets in {keystore.directory}: create one with `worldgym wallet new`")
+            return
+        width = max(len(w.name or "-") for w in wallets)
+        for w in wallets:
+            typer.echo(f"{(w.name or '-'):<{width}}  {w.address}  {w.path.name}")
+
+
+@app.command("show")
+def show(ctx: typer.Context, wallet: WalletArg = None, as_json: JsonOpt = False) -> None:
+    """Show a wallet's address (and, where registered, its balances)."""
+    with _errors():
+        opts = _opts(ctx)
+        info = Keystore(opts.keystore_dir()).find(_wallet(opts, wallet))
+        rows: dict[str, str] = {}
+        for extra in _show_extras:
+            try:
+                rows.update(extra(info.address, opts.settings()))
+            except WorldGymError as exc:
+                rows[getattr(extra, "__name__", "extra")] = f"unavailable ({exc})"
+        if as_json:
+            typer.echo(json.dumps({**info.as_dict(), **rows}, indent=2))
+            return
+        typer.echo(f"address  {info.address}")
+        typer.echo(f"name     {info.name or '-'}")
+        typer.echo(f"file     {info.path}")
+        for label, value in rows.items():
+            typer.echo(f"{label:<8} {value}")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context, wallet: WalletArg = None, password_file: PasswordFileOpt = None
+) -> None:
+    """Check that the password opens the wallet."""
+    with _errors():
+        opts = _opts(ctx)
+        keystore = Keystore(opts.keystore_dir())
+        info = keystore.find(_wallet(opts, wallet))
+        password = password_from(password_file)
+        if password is None:
+            password = typer.prompt(f"Password for {info.name or info.address}", hide_input=True)
+        account = keystore.unlock(info.address, password)
+        typer.echo(f"the password opens {info.name or '-'} {account.address}")
+
+
+def _opts(ctx: typer.Context) -> _Options:
+    opts = ctx.find_object(_Options)
+    if opts is None:  # called without the group callback (e.g. mounted elsewhere)
+        opts = _Options(None, None, ctx.find_object(Settings))
+    return opts
+
+
+def _wallet(opts: _Options, wallet: str | None) -> str:
+    if wallet is not None:
+        return wallet
+    configured = opts.settings().wallet
+    if configured is not None:
+        return configured
+    wallets = Keystore(opts.keystore_dir()).list()
+    if len(wallets) == 1:
+        return wallets[0].address
+    raise UsageError(
+        "which wallet? name one (see `worldgym wallet list`), or set wallet in the config file "
+        "or WORLDGYM_WALLET"
+    )
+
+
+def _new_password(password_file: Path | None) -> str:
+    password = password_from(password_file)
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _print_wallet(verb: str, info: WalletInfo, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(info.as_dict(), indent=2))
+    else:
+        label = f" {info.name}" if info.name else ""
+        typer.echo(f"{verb} wallet{label} {info.address} in {info.path}")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """WorldGym errors become one line on stderr and exit code 1."""
+    try:
+        yield
+    except WorldGymError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
