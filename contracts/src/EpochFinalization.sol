@@ -24,7 +24,7 @@ abstract contract EpochFinalization is WorldGymBase {
             ep.cursor = 0;
             return steps;
         }
-        uint256 end = Math.min(n, cursor + steps);
+        uint256 end = cursor + Math.min(steps, n - cursor); // cursor <= n here; no overflow for any steps
 
         (address[] memory revealed, uint256[] memory stakes, uint256 count, uint256 totalStake) = _revealed(epoch);
         uint256[] memory words = new uint256[](count);
@@ -143,7 +143,7 @@ abstract contract EpochFinalization is WorldGymBase {
             ep.cursor = 0;
             return steps;
         }
-        uint256 end = Math.min(n, cursor + steps);
+        uint256 end = cursor + Math.min(steps, n - cursor); // cursor <= n here; no overflow for any steps
         uint256 minerPot = ep.minerPot;
         uint256 environmentPot = ep.environmentPot;
         uint256 credited;
@@ -182,7 +182,7 @@ abstract contract EpochFinalization is WorldGymBase {
         address[] storage validators = _validators[epoch];
         uint256 n = validators.length;
         uint256 cursor = ep.cursor;
-        uint256 end = Math.min(n, cursor + steps);
+        uint256 end = cursor + Math.min(steps, n - cursor); // cursor <= n here; no overflow for any steps
         uint256 totalValidatorWeight = ep.totalValidatorWeight;
         uint256 validatorPot = ep.validatorPot;
         uint256 credited;
