@@ -2,42 +2,82 @@
 
 from __future__ import annotations
 
-import sys
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
+from client import wallet_cli
 from client.errors import WorldGymError
+from client.session import Session
+from client.status import collect_status, render_status
+from deploy import cli as devnet_cli
+from gym import cli as gym_cli
 
 __all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="worldgym",
-    help="WorldGym: an open RL gym for language models, run as a protocol on an EVM chain.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 
 _err = Console(stderr=True)
 
 
+class _Group(TyperGroup):
+    """Root group: a WorldGym error from any sub-command is one line on stderr and exit 1."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except WorldGymError as exc:
+            # The message is plain text: brackets in it ([networks.x]) are not markup.
+            _err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="worldgym",
+    cls=_Group,
+    help="WorldGym: an open RL gym for language models, run as a protocol on an EVM chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(wallet_cli.app, name="wallet")
+app.add_typer(devnet_cli.app, name="devnet")
+app.add_typer(gym_cli.app, name="env")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", envvar="WORLDGYM_CONFIG", help="config file (TOML)"),
+    ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", "-n", envvar="WORLDGYM_NETWORK", help="network profile"),
+    ] = None,
+) -> None:
+    ctx.obj = Session(config, network, prompt=lambda q: typer.prompt(q, hide_input=True))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    address: Annotated[
+        str | None, typer.Option("--address", help="account to report on (default: your wallet)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Network, block, current epoch and window, and an account's balances, stake and rewards."""
+    report = collect_status(ctx.ensure_object(Session), address)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        render_status(report, Console())
+
+
 def main() -> None:
-    """Console-script entry point: run the app, turning WorldGym errors into one line."""
-    try:
-        app(standalone_mode=False)
-    except WorldGymError as exc:
-        _err.print(f"[bold red]error:[/] {exc}")
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        _err.print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        code = getattr(exc, "exit_code", None)
-        if code is None:
-            raise
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        sys.exit(code)
+    """Console-script entry point."""
+    app()

@@ -22,7 +22,6 @@ __all__ = [
     "commitment",
     "pack_scores",
     "predict_epoch",
-    "task_seed",
     "unpack_scores",
     "weighted_median",
 ]
@@ -53,16 +52,6 @@ def commitment(epoch: int, validator: str, packed: Sequence[int], salt: bytes) -
         encode(
             ["uint256", "address", "uint256[]", "bytes32"],
             [epoch, to_checksum_address(validator), list(packed), salt],
-        )
-    )
-
-
-def task_seed(seed: bytes, env_id: int, version: int, miner: str, index: int) -> bytes:
-    """keccak256(abi.encode(seed, envId, envVersion, miner, index)), as ``taskSeed`` computes it."""
-    return keccak(
-        encode(
-            ["bytes32", "uint256", "uint256", "address", "uint256"],
-            [seed, env_id, version, to_checksum_address(miner), index],
         )
     )
 

@@ -1,8 +1,8 @@
 """``worldgym wallet new | import | list | show | verify``: manage encrypted keystore wallets.
 
 The keystore directory is ``--keystore``, else ``keystore_dir`` from the
-settings: those a parent command put in ``ctx.obj`` (a
-:class:`~client.config.Settings`), else those read from ``--config``. Passwords
+settings: those of the ``worldgym`` root command (its
+:class:`~client.session.Session` in ``ctx.obj``), else those read from ``--config``. Passwords
 come from ``--password-file``, ``$WORLDGYM_PASSWORD`` or a hidden prompt;
 private keys from ``--key-file``, ``--stdin`` or a hidden prompt, never from an
 argument (it would land in the shell history).
@@ -25,6 +25,7 @@ import typer
 
 from client.config import Settings, load_settings
 from client.errors import UsageError, WorldGymError
+from client.session import Session
 from client.wallet import Keystore, WalletInfo, parse_private_key, password_from
 
 __all__ = ["ShowExtra", "app", "register_show_extra"]
@@ -51,13 +52,13 @@ def register_show_extra(extra: ShowExtra) -> None:
 class _Options:
     config: Path | None
     keystore: Path | None
-    parent: Settings | None
+    parent: Session | None
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
             if self.config is None and self.parent is not None:
-                self._settings = self.parent
+                self._settings = self.parent.settings
             else:
                 self._settings = load_settings(self.config)
         return self._settings
@@ -92,7 +93,7 @@ WalletArg = Annotated[
 
 @app.callback()
 def _main(ctx: typer.Context, config: ConfigOpt = None, keystore: KeystoreOpt = None) -> None:
-    ctx.obj = _Options(config, keystore, ctx.find_object(Settings))
+    ctx.obj = _Options(config, keystore, ctx.find_object(Session))
 
 
 @app.command("new")
@@ -207,7 +208,7 @@ def verify(
 def _opts(ctx: typer.Context) -> _Options:
     opts = ctx.find_object(_Options)
     if opts is None:  # called without the group callback (e.g. mounted elsewhere)
-        opts = _Options(None, None, ctx.find_object(Settings))
+        opts = _Options(None, None, ctx.find_object(Session))
     return opts
 
 

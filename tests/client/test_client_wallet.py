@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
 from client_helpers import (  # noqa: F401 (pytest fixtures, registered by import)
     DEV_ADDRESSES,
     DEV_KEYS,
@@ -18,6 +17,7 @@ from eth_account import Account
 from typer.testing import CliRunner, Result
 
 from client import wallet_cli
+from client.cli import app as root_app
 from client.config import Settings
 from client.errors import UsageError, WalletNotFoundError, WrongPasswordError
 from client.wallet import Keystore, open_wallet, parse_private_key, password_from
@@ -202,15 +202,10 @@ def test_keystore_option_and_parent_settings(tmp_path: Path, password_env: str) 
     assert invoke("--keystore", str(elsewhere), "new", "--light-kdf").exit_code == 0
     assert len(_keyfiles(elsewhere)) == 1
 
-    # Mounted under a parent that puts its Settings in ctx.obj, the wallet app uses them.
-    parent = typer.Typer()
-
-    @parent.callback()
-    def _root(ctx: typer.Context) -> None:
-        ctx.obj = Settings(keystore_dir=elsewhere)
-
-    parent.add_typer(app, name="wallet")
-    listed = runner.invoke(parent, ["wallet", "list", "--json"])
+    # Under the `worldgym` root command, the wallet app uses the root's --config.
+    config = tmp_path / "config.toml"
+    config.write_text(f'keystore_dir = "{elsewhere}"\n')
+    listed = runner.invoke(root_app, ["--config", str(config), "wallet", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert len(json.loads(listed.output)) == 1
 

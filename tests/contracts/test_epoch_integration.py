@@ -17,10 +17,10 @@ from client.protocol_math import (
     commitment,
     pack_scores,
     predict_epoch,
-    task_seed,
     unpack_scores,
 )
 from deploy.devchain import WAD, DevChain, Window, raw_cid
+from gym.derive import task_seed
 
 
 def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:

@@ -1,0 +1,76 @@
+"""What every command needs, built once per invocation: settings, a connection, a wallet.
+
+The root ``worldgym`` callback puts a :class:`Session` in the Typer context;
+sub-commands take what they need from it. Nothing touches the network until a
+command asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from web3 import Web3
+
+from client.config import Settings, load_settings
+from client.contracts import Protocol
+from client.errors import ConfigError
+from client.manifest import Deployment
+from client.revert import RevertDecoder
+from client.rpc import connect
+from client.tx import TxSender
+from client.wallet import open_wallet
+
+__all__ = ["Session"]
+
+
+@dataclass
+class Session:
+    """Global options of one command line, and the objects derived from them (lazily)."""
+
+    config_path: Path | None = None
+    network: str | None = None
+    prompt: Callable[[str], str] | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _w3: Web3 | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings (config file + environment), with ``--network`` applied."""
+        if self._settings is None:
+            settings = load_settings(self.config_path)
+            self._settings = settings.select(self.network) if self.network else settings
+        return self._settings
+
+    def web3(self) -> Web3:
+        """A connection to the active network's RPC (chain id checked)."""
+        if self._w3 is None:
+            self._w3 = connect(self.settings)
+        return self._w3
+
+    def deployment(self) -> Deployment:
+        """The active network's deployment manifest."""
+        settings = self.settings
+        deployment = Deployment.load(settings.manifest_path())
+        expected = settings.profile().chain_id
+        if deployment.chain_id != expected:
+            raise ConfigError(
+                f"the manifest {settings.manifest_path()} is for chain {deployment.chain_id}, "
+                f"but network {settings.network!r} is chain {expected}: redeploy or fix the profile"
+            )
+        return deployment
+
+    def protocol(self, *, wallet: str | None = None, password_file: Path | None = None,
+                 sign: bool = False) -> Protocol:  # fmt: skip
+        """The deployed contracts; with ``sign``, sending as the unlocked wallet."""
+        w3 = self.web3()
+        deployment = self.deployment()
+        sender = None
+        if sign:
+            account = open_wallet(
+                self.settings, wallet, password_file=password_file, prompt=self.prompt
+            )
+            labels = {address: name for name, address in deployment.addresses.by_contract().items()}
+            sender = TxSender(w3, account, decoder=RevertDecoder.from_artifacts(), labels=labels)
+        return Protocol(w3, deployment, sender)

@@ -1,0 +1,87 @@
+"""`worldgym devnet` and `worldgym status` through the real CLI on a real anvil."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from client.cli import app
+from deploy.anvil import pid_alive
+from deploy.devnet import devnet_down
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An isolated config file and data dir; whatever devnet the test starts is stopped."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    monkeypatch.setenv("WORLDGYM_CONFIG", str(config))
+    for var in ("WORLDGYM_NETWORK", "WORLDGYM_WALLET", "WORLDGYM_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    yield tmp_path
+    devnet_down(tmp_path / "data")
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_devnet_up_status_down_leaves_nothing_running(home: Path) -> None:
+    code, out = _run("devnet", "up", "--epoch-blocks", "10", "--block-time", "0", "--json")
+    assert code == 0, out
+    info = json.loads(out)
+    assert info["running"] is True
+    pid = info["pid"]
+    assert pid_alive(pid)
+
+    # Up twice is safe: the same node answers.
+    code, out = _run("devnet", "up", "--json")
+    assert code == 0, out
+    assert json.loads(out)["pid"] == pid
+
+    # The devnet profile was written, so `status` finds the chain and the manifest.
+    code, out = _run("status", "--json")
+    assert code == 0, out
+    status = json.loads(out)
+    assert status["network"] == "devnet"
+    assert status["chain_id"] == 31337
+    assert status["epoch"] >= 0
+    manifest = json.loads(Path(info["manifest"]).read_text())
+    assert manifest["params"]["epoch_length"] == 10
+    assert status["worldgym"] == manifest["addresses"]["worldgym"]
+
+    code, out = _run("status", "--address", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--json")
+    assert code == 0, out
+    assert json.loads(out)["account"]["wgt"] == 100_000 * 10**18  # dev accounts are funded
+
+    code, out = _run("devnet", "down")
+    assert code == 0, out
+    assert not pid_alive(pid)
+    code, out = _run("devnet", "status", "--json")
+    assert json.loads(out)["running"] is False
+
+
+def test_status_with_the_devnet_down_is_one_clear_line(home: Path) -> None:
+    code, out = _run("devnet", "up", "--block-time", "0", "--json")
+    assert code == 0, out
+    _run("devnet", "down")
+    code, out = _run("status")
+    assert code == 1
+    assert "cannot reach the RPC" in out
+    assert "worldgym devnet up" in out
+    assert "Traceback" not in out
+
+
+def test_missing_profile_says_what_to_set(home: Path) -> None:
+    code, out = _run("--network", "sepolia", "status")
+    assert code == 1
+    assert "no network profile 'sepolia'" in out
+    assert "WORLDGYM_NETWORKS__SEPOLIA__RPC_URL" in out
+    assert "[networks.sepolia]" in out  # brackets survive (not eaten as markup)
