@@ -85,3 +85,23 @@ def test_missing_profile_says_what_to_set(home: Path) -> None:
     assert "no network profile 'sepolia'" in out
     assert "WORLDGYM_NETWORKS__SEPOLIA__RPC_URL" in out
     assert "[networks.sepolia]" in out  # brackets survive (not eaten as markup)
+
+
+def test_fund_then_reset_forgets_the_chain(home: Path) -> None:
+    code, out = _run("devnet", "up", "--block-time", "0", "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    stranger = "0x000000000000000000000000000000000000dEaD"
+    code, out = _run("devnet", "fund", stranger)
+    assert code == 0, out
+    code, out = _run("status", "--address", stranger, "--json")
+    account = json.loads(out)["account"]
+    assert account["wgt"] == 100_000 * 10**18
+    assert account["eth"] == 100 * 10**18
+
+    code, out = _run("devnet", "reset", "--yes")
+    assert code == 0, out
+    assert not pid_alive(first["pid"])
+    assert not Path(first["manifest"]).exists()
+    code, out = _run("devnet", "status", "--json")
+    assert json.loads(out) == {"running": False}
