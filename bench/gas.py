@@ -45,7 +45,7 @@ def _gas(receipt: Any) -> int:
 def fresh(w3: Web3) -> DevChain:
     """A new deployment on the shared anvil, with one environment and one model registered."""
     chain = DevChain.deploy(w3, PARAMS)
-    chain.register_environment(chain.deployer, cid(0))
+    chain.register_environment_as(chain.deployer, cid(0))
     chain.send(chain.deployer, chain.models, "registerModel", cid(1), 0, b"", b"\0" * 32)
     return chain
 

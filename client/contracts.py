@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from typing import Protocol as TypingProtocol
 
@@ -25,10 +25,13 @@ from web3.types import TxReceipt
 from client.artifacts import load_artifact
 from client.errors import UsageError
 from client.manifest import Deployment
+from client.revert import RevertDecoder
+from client.tx import call
 
 __all__ = [
     "BatchRecord",
     "CommitmentRecord",
+    "EnvironmentRecord",
     "Protocol",
     "Sender",
     "Stage",
@@ -83,6 +86,18 @@ class BatchRecord:
     cid: bytes
     block_number: int
     tx_hash: str
+
+
+@dataclass(frozen=True)
+class EnvironmentRecord:
+    """An environment's on-chain record."""
+
+    env_id: int
+    owner: str
+    version_count: int
+    active: bool
+    deactivated_at: int
+    bond: int
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,33 @@ class Protocol:
         (event,) = self.events(self.staking, "Withdrawn", receipt)
         return int(event.args.amount)
 
+    def register_environment(self, spec_cid: bytes) -> int:
+        """Register an environment (paying the bond); return its id."""
+        self.approve(self.registry.address, int(self.registry.functions.registrationBond().call()))
+        receipt = self.transact(self.registry, "registerEnvironment", spec_cid)
+        (event,) = self.events(self.registry, "EnvironmentRegistered", receipt)
+        return int(event.args.envId)
+
+    def publish_version(self, env_id: int, spec_cid: bytes) -> int:
+        """Publish a new version of ``env_id`` (owner only); return its number."""
+        receipt = self.transact(self.registry, "publishVersion", env_id, spec_cid)
+        (event,) = self.events(self.registry, "VersionPublished", receipt)
+        return int(event.args.version)
+
+    def transfer_environment(self, env_id: int, new_owner: str) -> None:
+        """Hand ``env_id`` (royalties and bond) to ``new_owner`` (owner only)."""
+        self.transact(self.registry, "transferEnvironment", env_id, to_checksum_address(new_owner))
+
+    def deactivate_environment(self, env_id: int) -> None:
+        """Stop ``env_id`` from accepting batches; starts the bond's release delay."""
+        self.transact(self.registry, "deactivate", env_id)
+
+    def withdraw_bond(self, env_id: int) -> int:
+        """Recover the bond of a deactivated environment; return the amount."""
+        receipt = self.transact(self.registry, "withdrawBond", env_id)
+        (event,) = self.events(self.registry, "BondWithdrawn", receipt)
+        return int(event.args.amount)
+
     def _sender_address(self) -> str:
         if self.sender is None:
             raise UsageError("this command needs a wallet to send transactions: pass --wallet")
@@ -282,6 +324,32 @@ class Protocol:
         stage, cursor, reveals = self.gym.functions.finalization(epoch).call()
         return Stage(stage), int(cursor), int(reveals)
 
+    # ─── reads: environments ──────────────────────────────────────────────────
+
+    def environment_count(self) -> int:
+        """Environments registered (ids are 1..count)."""
+        return int(self.registry.functions.environmentCount().call())
+
+    def environment(self, env_id: int) -> EnvironmentRecord:
+        """An environment's record (reverts, decoded, for an unknown id)."""
+        owner, versions, active, deactivated_at, bond = self._view(
+            "EnvironmentRegistry", self.registry.functions.environment(env_id)
+        )
+        return EnvironmentRecord(
+            env_id, to_checksum_address(owner), int(versions), bool(active), int(deactivated_at),
+            int(bond),
+        )  # fmt: skip
+
+    def version_cid(self, env_id: int, version: int) -> bytes:
+        """The binary spec CID of a version."""
+        return bytes(
+            self._view("EnvironmentRegistry", self.registry.functions.versionCid(env_id, version))
+        )
+
+    def _view(self, contract: str, fn: Any) -> Any:
+        """Call a view; a revert becomes a RevertError with its decoded sentence."""
+        return call(fn, decoder=_decoder(), contract=contract)
+
     # ─── reads: accounts ──────────────────────────────────────────────────────
 
     def balance(self, account: str) -> int:
@@ -306,6 +374,11 @@ class Protocol:
     def latest_model_id(self) -> int:
         """The model miners should use (0 if none registered)."""
         return int(self.models.functions.latestModelId().call())
+
+
+@cache
+def _decoder() -> RevertDecoder:
+    return RevertDecoder.from_artifacts()
 
 
 _BATCH_SUBMITTED = (

@@ -42,7 +42,7 @@ def play_epoch(chain: DevChain, console: Console) -> None:
     for i, (v, stake) in enumerate(stakes.items()):
         names[v] = f"validator {'ABC'[i]}" + (" (never reveals)" if i == 2 else "")
         chain.stake_as(v, stake)
-    env_id = chain.register_environment(owner, _cid("example spec"))
+    env_id = chain.register_environment_as(owner, _cid("example spec"))
     chain.send(chain.deployer, chain.models, "registerModel", _cid("base"), 0, b"", b"\0" * 32)
     epoch = chain.gym.functions.currentEpoch().call()
     batches = [(miner_a, 10), (miner_b, 20), (miner_a, 5)]

@@ -85,7 +85,7 @@ class DevChain(Protocol):
         self.send(validator, self.token, "approve", self.staking.address, amount)
         return self.send(validator, self.staking, "stake", amount)
 
-    def register_environment(self, owner: str, spec_cid: bytes) -> int:
+    def register_environment_as(self, owner: str, spec_cid: bytes) -> int:
         """Fund the bond, register an environment as ``owner``; return its id."""
         bond = self.deployment.params.registration_bond
         self.fund(owner, bond)

@@ -34,7 +34,7 @@ def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:
         p.stake_as(validator, amount)
 
     spec_cid = raw_cid(b'{"schema":"worldgym.env/1"}')
-    assert p.register_environment(owner, spec_cid) == 1
+    assert p.register_environment_as(owner, spec_cid) == 1
     assert p.registry.functions.ownerOf(1).call() == owner
     assert p.registry.functions.versionCid(1, 1).call() == spec_cid
     p.send(deployer, p.models, "registerModel", raw_cid(b"base model"), 0, b"", b"\0" * 32)

@@ -14,7 +14,7 @@ from deploy.devchain import WAD, DevChain, raw_cid
 
 def test_batches_come_back_from_events_in_index_order(chain: DevChain) -> None:
     owner, miner_a, miner_b = chain.accounts[1:4]
-    env_id = chain.register_environment(owner, raw_cid(b"spec"))
+    env_id = chain.register_environment_as(owner, raw_cid(b"spec"))
     chain.send(chain.deployer, chain.models, "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32)
     epoch = chain.current_epoch()
     submitted = []
@@ -41,7 +41,7 @@ def test_batches_come_back_from_events_in_index_order(chain: DevChain) -> None:
 
 def test_commit_reveal_finalize_claim_through_the_client(chain: DevChain) -> None:
     owner, miner, validator = chain.accounts[1:4]
-    env_id = chain.register_environment(owner, raw_cid(b"spec"))
+    env_id = chain.register_environment_as(owner, raw_cid(b"spec"))
     chain.send(chain.deployer, chain.models, "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32)
     chain.fund(validator, 5_000 * WAD)
     as_validator = chain.as_account(validator)
