@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
+from cli_helpers import run as _run
 
-from client.cli import app
 from deploy.anvil import pid_alive
-from deploy.devnet import devnet_down
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An isolated config file and data dir; whatever devnet the test starts is stopped."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
-    monkeypatch.setenv("WORLDGYM_CONFIG", str(config))
-    for var in ("WORLDGYM_NETWORK", "WORLDGYM_WALLET", "WORLDGYM_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    yield tmp_path
-    devnet_down(tmp_path / "data")
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def test_devnet_up_status_down_leaves_nothing_running(home: Path) -> None:
