@@ -17,6 +17,8 @@ from client.session import Session
 from client.status import collect_status, render_status
 from deploy import cli as devnet_cli
 from gym import cli as gym_cli
+from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
+from storage import cli as storage_cli
 
 __all__ = ["app", "main"]
 
@@ -45,6 +47,7 @@ app = typer.Typer(
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(devnet_cli.app, name="devnet")
 app.add_typer(gym_cli.app, name="env")
+app.add_typer(storage_cli.app, name="storage")
 
 
 @app.callback()

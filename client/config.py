@@ -46,6 +46,7 @@ from pydantic_settings import (
 
 from client.errors import ConfigError, UsageError
 from client.manifest import manifest_path
+from storage.settings import StoreSettings
 
 __all__ = [
     "APP_NAME",
@@ -127,6 +128,10 @@ class Settings(BaseSettings):
     )
     wallet: str | None = Field(
         None, description="the default wallet: a keystore name or 0x address"
+    )
+    storage: StoreSettings = Field(
+        default_factory=StoreSettings,
+        description="content-addressed storage: [storage] backend = 'local' or 'kubo', ...",
     )
 
     _config_path: Path | None = PrivateAttr(None)

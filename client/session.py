@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from web3 import Web3
 
 from client.config import Settings, load_settings
@@ -21,8 +23,19 @@ from client.revert import RevertDecoder
 from client.rpc import connect
 from client.tx import TxSender
 from client.wallet import open_wallet
+from storage import ContentStore, StoreSettings, open_store
 
-__all__ = ["Session"]
+__all__ = ["JsonOpt", "PasswordFileOpt", "Session", "WalletOpt"]
+
+WalletOpt = Annotated[
+    str | None,
+    typer.Option("--wallet", "-w", envvar="WORLDGYM_WALLET", help="wallet name or address"),
+]
+PasswordFileOpt = Annotated[
+    Path | None,
+    typer.Option("--password-file", help="wallet password file (else $WORLDGYM_PASSWORD or ask)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Session:
     prompt: Callable[[str], str] | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _w3: Web3 | None = field(default=None, repr=False)
+    _store: ContentStore | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -60,6 +74,20 @@ class Session:
                 f"but network {settings.network!r} is chain {expected}: redeploy or fix the profile"
             )
         return deployment
+
+    @property
+    def storage(self) -> StoreSettings:
+        """The storage settings, the local store defaulting to ``<data_dir>/store``."""
+        settings = self.settings.storage
+        if settings.path is None:
+            settings = settings.model_copy(update={"path": self.settings.data_dir / "store"})
+        return settings
+
+    def store(self) -> ContentStore:
+        """The configured content store (the embedded one by default)."""
+        if self._store is None:
+            self._store = open_store(self.storage)
+        return self._store
 
     def protocol(self, *, wallet: str | None = None, password_file: Path | None = None,
                  sign: bool = False) -> Protocol:  # fmt: skip

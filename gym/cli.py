@@ -23,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from client.session import Session
+from gym import registry
 from gym.environment import Environment, load_environment
 from gym.environments import example_names, example_path
 from gym.errors import GymError, SpecError
@@ -47,11 +49,25 @@ INVALID_SPEC = 1
 SpecArg = Annotated[
     Path, typer.Argument(help="Path of a spec file (YAML or JSON).", show_default=False)
 ]
-SeedOpt = Annotated[
-    str, typer.Option("--seed", help="The epoch seed, bytes32 as 0x + 64 hex digits.")
+SpecOrIdArg = Annotated[
+    str,
+    typer.Argument(
+        help="A spec file, or a registered environment id (then --epoch).", show_default=False
+    ),
 ]
-EnvIdOpt = Annotated[int, typer.Option("--env-id", min=0, help="The environment's on-chain id.")]
-VersionOpt = Annotated[int, typer.Option("--version", min=0, help="The environment version.")]
+SeedOpt = Annotated[
+    str | None,
+    typer.Option("--seed", help="With a spec file: the epoch seed (0x + 64 hex digits)."),
+]
+EnvIdOpt = Annotated[
+    int | None, typer.Option("--env-id", min=0, help="With a spec file: the environment's id.")
+]
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", min=0, help="The environment version (default: latest).")
+]
+EpochOpt = Annotated[
+    int | None, typer.Option("--epoch", min=0, help="With an environment id: the epoch.")
+]
 MinerOpt = Annotated[str, typer.Option("--miner", help="The miner's address (0x + 40 hex digits).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -66,6 +82,34 @@ def _environment(spec: Path) -> Environment:
         return load_environment(spec)
     except GymError as exc:
         raise _fail(str(exc)) from None
+
+
+def _target(
+    ctx: typer.Context,
+    spec: str,
+    *,
+    miner: str,
+    epoch: int | None,
+    seed: str | None,
+    env_id: int | None,
+    version: int | None,
+) -> tuple[Environment, Derivation]:
+    """The environment and derivation inputs, from a spec file or from the chain."""
+    if spec.isdigit() and not Path(spec).exists():
+        if epoch is None or seed is not None or env_id is not None:
+            raise _fail("with an environment id give --epoch (the seed comes from the chain)")
+        session = ctx.find_object(Session) or Session()
+        protocol = session.protocol()
+        chain_seed = protocol.seed(epoch)
+        if chain_seed is None:
+            raise _fail(f"epoch {epoch} has no seed on chain yet (it is set once the epoch starts)")
+        chosen, loaded = registry.resolve(protocol, session.store(), int(spec), version)
+        return load_environment(loaded), Derivation(
+            "0x" + chain_seed.hex(), int(spec), chosen, miner
+        )
+    if seed is None or env_id is None or version is None or epoch is not None:
+        raise _fail("with a spec file give --seed, --env-id and --version (not --epoch)")
+    return _environment(Path(spec)), Derivation(seed, env_id, version, miner)
 
 
 def parse_index(text: str) -> int:
@@ -203,12 +247,14 @@ def render_tasks(
 
 @app.command()
 def tasks(
-    spec: SpecArg,
+    ctx: typer.Context,
+    spec: SpecOrIdArg,
     *,
-    seed: SeedOpt,
-    env_id: EnvIdOpt,
-    version: VersionOpt,
     miner: MinerOpt,
+    epoch: EpochOpt = None,
+    seed: SeedOpt = None,
+    env_id: EnvIdOpt = None,
+    version: VersionOpt = None,
     count: Annotated[int, typer.Option("--count", min=1, max=10_000, help="How many tasks.")] = 5,
     start: Annotated[str, typer.Option("--start", help="First index (decimal or 0x hex).")] = "0",
     as_json: JsonOpt = False,
@@ -216,12 +262,17 @@ def tasks(
         bool, typer.Option("--with-answers", help="Show answers (authors).")
     ] = False,
 ) -> None:
-    """Derive the tasks a miner gets: indices START .. START+COUNT-1."""
+    """Derive the tasks a miner gets: indices START .. START+COUNT-1.
+
+    SPEC_OR_ID is a spec file (give --seed --env-id --version) or a registered
+    environment id (give --epoch: seed and spec come from the chain).
+    """
     first = parse_index(start)
     if first + count - 1 >= 2**256:
         raise _fail("--start + --count runs past 2**256 - 1")
-    env = _environment(spec)
-    at = Derivation(seed, env_id, version, miner)
+    env, at = _target(
+        ctx, spec, miner=miner, epoch=epoch, seed=seed, env_id=env_id, version=version
+    )
     indices = list(range(first, first + count))
     render_tasks(env, at, indices, as_json=as_json, with_answers=with_answers)
 
@@ -259,12 +310,14 @@ def render_score(
 
 @app.command()
 def score(
-    spec: SpecArg,
+    ctx: typer.Context,
+    spec: SpecOrIdArg,
     *,
-    seed: SeedOpt,
-    env_id: EnvIdOpt,
-    version: VersionOpt,
     miner: MinerOpt,
+    epoch: EpochOpt = None,
+    seed: SeedOpt = None,
+    env_id: EnvIdOpt = None,
+    version: VersionOpt = None,
     index: Annotated[str, typer.Option("--index", help="Task index (decimal or 0x hex).")],
     completion: Annotated[
         str | None, typer.Option("--completion", help="The completion text.")
@@ -277,6 +330,7 @@ def score(
 ) -> None:
     """Score one completion for one task (exit 0 whatever the score; 2 on bad input)."""
     text = _completion(completion, completion_file)
-    env = _environment(spec)
-    at = Derivation(seed, env_id, version, miner)
+    env, at = _target(
+        ctx, spec, miner=miner, epoch=epoch, seed=seed, env_id=env_id, version=version
+    )
     render_score(env, at, parse_index(index), text, as_json=as_json)

@@ -1,0 +1,242 @@
+"""``worldgym storage cid | put | get | pin | stat | check``: content-addressed storage.
+
+The store is the embedded one under ``--store`` (``$WORLDGYM_STORAGE__PATH``,
+default ``<data dir>/store``), or a Kubo daemon with ``--backend kubo``
+(``$WORLDGYM_STORAGE__BACKEND``) at ``--kubo-api`` (``$WORLDGYM_STORAGE__KUBO_API``).
+``cid`` only computes (it needs no store). ``FILE`` may be ``-`` for stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+
+from client.errors import UsageError, WorldGymError
+from storage.local import LocalStore
+from storage.settings import ENV_PREFIX, StoreSettings, open_store, settings_from_env
+from storage.store import ContentStore
+from storage.unixfs import ImportOptions, import_content
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="storage",
+    help="Content-addressed storage: Kubo-identical CIDs, embedded store or a Kubo daemon.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_STDIN = "-"
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", envvar=f"{ENV_PREFIX}PATH", help="the local store's directory"),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", envvar=f"{ENV_PREFIX}BACKEND", help="'local' or 'kubo'"),
+]
+KuboOpt = Annotated[
+    str | None,
+    typer.Option("--kubo-api", envvar=f"{ENV_PREFIX}KUBO_API", help="Kubo RPC URL (port 5001)"),
+]
+CidVersionOpt = Annotated[
+    int, typer.Option("--cid-version", min=0, max=1, help="0 (ipfs add's default) or 1")
+]
+RawLeavesOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--raw-leaves/--no-raw-leaves",
+        help="leaf format (default: raw for CIDv1, wrapped for CIDv0, like ipfs add)",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2 if isinstance(exc, UsageError) else 1)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (WorldGymError, OSError) as exc:
+        raise _fail(exc) from None
+
+
+def _settings(
+    ctx: typer.Context, store: Path | None, backend: str | None, kubo_api: str | None
+) -> StoreSettings:
+    parent = getattr(ctx.obj, "storage", None)
+    base = parent if isinstance(parent, StoreSettings) else settings_from_env()
+    updates: dict[str, Any] = {}
+    if store is not None:
+        updates["path"] = store
+    if backend is not None:
+        updates["backend"] = backend
+    if kubo_api is not None:
+        updates["kubo_api"] = kubo_api
+    try:
+        return StoreSettings.model_validate(base.model_dump() | updates)
+    except ValueError as exc:
+        raise UsageError(f"invalid storage settings: {exc}") from None
+
+
+@contextlib.contextmanager
+def _open(
+    ctx: typer.Context, store: Path | None, backend: str | None, kubo_api: str | None
+) -> Iterator[ContentStore]:
+    with open_store(_settings(ctx, store, backend, kubo_api)) as opened:
+        yield opened
+
+
+def _source(file: str) -> Path | BinaryIO:
+    if file == _STDIN:
+        return sys.stdin.buffer
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"{file} is not a readable file")
+    return path
+
+
+@app.command()
+def cid(
+    file: Annotated[str, typer.Argument(help="the file ('-' for stdin)")],
+    *,
+    cid_version: CidVersionOpt = 1,
+    raw_leaves: RawLeavesOpt = None,
+) -> None:
+    """Print the CID `put` (and `ipfs add` with the same options) gives FILE; stores nothing."""
+    with _errors():
+        options = ImportOptions(cid_version=cid_version, raw_leaves=raw_leaves)
+        typer.echo(str(import_content(_source(file), options).cid))
+
+
+@app.command()
+def put(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="the file ('-' for stdin)")],
+    *,
+    cid_version: CidVersionOpt = 1,
+    raw_leaves: RawLeavesOpt = None,
+    pin: Annotated[bool, typer.Option("--pin", help="also pin it")] = False,
+    store: StoreOpt = None,
+    backend: BackendOpt = None,
+    kubo_api: KuboOpt = None,
+) -> None:
+    """Store FILE and print its CID (CIDv1 with raw leaves unless told otherwise)."""
+    with _errors(), _open(ctx, store, backend, kubo_api) as opened:
+        source = _source(file)
+        kwargs: dict[str, Any] = {"cid_version": cid_version, "raw_leaves": raw_leaves, "pin": pin}
+        if isinstance(source, Path):
+            typer.echo(opened.put_file(source, **kwargs))
+        else:
+            typer.echo(opened.put_stream(source, **kwargs))
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument(help="the CID to read")],
+    *,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write here (default: stdout)")
+    ] = None,
+    max_bytes: Annotated[
+        int | None, typer.Option("--max-bytes", min=0, help="refuse content larger than this")
+    ] = None,
+    store: StoreOpt = None,
+    backend: BackendOpt = None,
+    kubo_api: KuboOpt = None,
+) -> None:
+    """Write the content of CID (verified block by block) to stdout or --output."""
+    with _errors(), _open(ctx, store, backend, kubo_api) as opened:
+        chunks = opened.stream(cid, max_bytes=max_bytes)
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
+        # Written beside the target and renamed: a failed read leaves no partial file.
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+        try:
+            with os.fdopen(fd, "wb") as fileobj:
+                for chunk in chunks:
+                    fileobj.write(chunk)
+            os.replace(tmp, output)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@app.command("pin")
+def pin_command(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument(help="the CID to pin with everything under it")],
+    *,
+    store: StoreOpt = None,
+    backend: BackendOpt = None,
+    kubo_api: KuboOpt = None,
+) -> None:
+    """Pin CID (every block must be present and verify)."""
+    with _errors(), _open(ctx, store, backend, kubo_api) as opened:
+        opened.pin(cid)
+        typer.echo(f"pinned {cid}")
+
+
+@app.command()
+def stat(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument(help="the CID to describe")],
+    *,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    backend: BackendOpt = None,
+    kubo_api: KuboOpt = None,
+) -> None:
+    """Print the size, codec, links and pin state of CID."""
+    with _errors(), _open(ctx, store, backend, kubo_api) as opened:
+        info = opened.stat(cid)
+        if as_json:
+            typer.echo(json.dumps(info.as_dict()))
+            return
+        for key, value in info.as_dict().items():
+            typer.echo(f"{key:<11} {value}")
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    *,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="delete corrupt blocks and stale temp files")
+    ] = False,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Verify every block of the local store against its CID (exit 1 if any is bad)."""
+    with _errors():
+        settings = _settings(ctx, store, "local", None)
+        report = LocalStore(settings.resolved_path, fsync=settings.fsync).check(repair=repair)
+        if as_json:
+            typer.echo(json.dumps(vars(report)))
+        else:
+            typer.echo(
+                f"{report.blocks_ok} blocks ok, {len(report.corrupt)} corrupt, "
+                f"{len(report.misnamed)} misnamed, {len(report.temp_files)} temp files"
+            )
+            for path in report.corrupt + report.misnamed:
+                typer.echo(f"bad: {path}")
+        if not report.valid and not repair:
+            raise typer.Exit(1)
