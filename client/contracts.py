@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 from typing import Protocol as TypingProtocol
 
@@ -25,7 +25,7 @@ from web3.types import TxReceipt
 from client.artifacts import load_artifact
 from client.errors import UsageError
 from client.manifest import Deployment
-from client.revert import RevertDecoder
+from client.messages import protocol_decoder
 from client.tx import call
 
 __all__ = [
@@ -120,7 +120,8 @@ class Protocol:
 
     # ─── contracts ────────────────────────────────────────────────────────────
 
-    def _contract(self, name: str) -> Contract:
+    def contract(self, name: str) -> Contract:
+        """The web3 contract object of deployed contract ``name`` (an artifact name)."""
         address = self.deployment.addresses.by_contract()[name]
         return self.w3.eth.contract(
             address=to_checksum_address(address), abi=load_artifact(name).abi
@@ -129,27 +130,27 @@ class Protocol:
     @cached_property
     def token(self) -> Contract:
         """WorldGymToken."""
-        return self._contract("WorldGymToken")
+        return self.contract("WorldGymToken")
 
     @cached_property
     def registry(self) -> Contract:
         """EnvironmentRegistry."""
-        return self._contract("EnvironmentRegistry")
+        return self.contract("EnvironmentRegistry")
 
     @cached_property
     def staking(self) -> Contract:
         """Staking."""
-        return self._contract("Staking")
+        return self.contract("Staking")
 
     @cached_property
     def models(self) -> Contract:
         """ModelRegistry."""
-        return self._contract("ModelRegistry")
+        return self.contract("ModelRegistry")
 
     @cached_property
     def gym(self) -> Contract:
         """WorldGym."""
-        return self._contract("WorldGym")
+        return self.contract("WorldGym")
 
     # ─── writes ───────────────────────────────────────────────────────────────
 
@@ -348,7 +349,7 @@ class Protocol:
 
     def _view(self, contract: str, fn: Any) -> Any:
         """Call a view; a revert becomes a RevertError with its decoded sentence."""
-        return call(fn, decoder=_decoder(), contract=contract)
+        return call(fn, decoder=protocol_decoder(), contract=contract)
 
     # ─── reads: accounts ──────────────────────────────────────────────────────
 
@@ -374,11 +375,6 @@ class Protocol:
     def latest_model_id(self) -> int:
         """The model miners should use (0 if none registered)."""
         return int(self.models.functions.latestModelId().call())
-
-
-@cache
-def _decoder() -> RevertDecoder:
-    return RevertDecoder.from_artifacts()
 
 
 _BATCH_SUBMITTED = (

@@ -19,7 +19,7 @@ from client.config import Settings, load_settings
 from client.contracts import Protocol
 from client.errors import ConfigError
 from client.manifest import Deployment
-from client.revert import RevertDecoder
+from client.messages import protocol_decoder
 from client.rpc import connect
 from client.tx import TxSender
 from client.wallet import open_wallet
@@ -100,5 +100,5 @@ class Session:
                 self.settings, wallet, password_file=password_file, prompt=self.prompt
             )
             labels = {address: name for name, address in deployment.addresses.by_contract().items()}
-            sender = TxSender(w3, account, decoder=RevertDecoder.from_artifacts(), labels=labels)
+            sender = TxSender(w3, account, decoder=protocol_decoder(), labels=labels)
         return Protocol(w3, deployment, sender)

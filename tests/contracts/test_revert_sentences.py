@@ -1,0 +1,89 @@
+"""Every contract error has a sentence, and real reverts from each contract read as one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from eth_account import Account
+
+from client.artifacts import all_abis
+from client.errors import RevertError
+from client.messages import TEMPLATES, protocol_decoder
+from client.protocol_math import commitment, pack_scores
+from client.revert import STANDARD_TEMPLATES
+from client.tx import TxSender
+from deploy.devchain import WAD, DevChain, Window, raw_cid
+
+# anvil's dev keys 1 and 2: public test keys, never real funds.
+KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+KEY_2 = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+_OURS = ("Token", "Registry", "Staking", "Models", "WorldGym", "WeightedMedian")
+
+
+def test_every_protocol_error_has_a_sentence() -> None:
+    errors = {e["name"] for abi in all_abis().values() for e in abi if e["type"] == "error"}
+    ours = {name for name in errors if name.startswith(_OURS)}
+    assert ours, "no protocol errors found in the artifacts"
+    missing = sorted(ours - set(TEMPLATES))
+    assert not missing, f"errors without a sentence in client/messages.py: {missing}"
+    assert not set(TEMPLATES) - errors, "sentences for errors that no longer exist"
+    assert {"ERC20InsufficientBalance", "AccessControlUnauthorizedAccount"} <= set(
+        STANDARD_TEMPLATES
+    )
+
+
+def _sender(chain: DevChain, key: str) -> TxSender:
+    labels = {a: n for n, a in chain.deployment.addresses.by_contract().items()}
+    return TxSender(chain.w3, Account.from_key(key), decoder=protocol_decoder(), labels=labels)
+
+
+def _revert(chain: DevChain, key: str, contract_name: str, fn: str, *args: object) -> str:
+    contract = chain.contract(contract_name)
+    tx = {"to": contract.address, "data": contract.encode_abi(fn, args=list(args))}
+    with pytest.raises(RevertError) as caught:
+        _sender(chain, key).send(tx)
+    return str(caught.value)
+
+
+def test_each_contract_reverts_in_a_sentence(chain: DevChain) -> None:
+    one, two = Account.from_key(KEY_1).address, Account.from_key(KEY_2).address
+
+    text = _revert(chain, KEY_1, "WorldGymToken", "setMinter", one)
+    assert f"{one} may not set the minter: only the deployer {chain.deployer} can" in text
+
+    env_id = chain.register_environment_as(one, raw_cid(b"spec"))
+    text = _revert(chain, KEY_2, "EnvironmentRegistry", "publishVersion", env_id, raw_cid(b"v2"))
+    assert f"{two} is not the owner of environment {env_id} (the owner is {one})" in text
+
+    text = _revert(chain, KEY_2, "Staking", "withdraw")
+    assert f"{two} has nothing unbonding" in text
+
+    text = _revert(
+        chain, KEY_2, "ModelRegistry", "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32
+    )
+    assert "AccessControl" in text or "role" in text
+    assert two in text
+
+    chain.send(chain.deployer, chain.models, "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32)
+    chain.as_account(one).submit_batch(env_id, 1, raw_cid(b"b"), 3, 1)
+    epoch = chain.current_epoch()
+    text = _revert(chain, KEY_2, "WorldGym", "commit", epoch, b"\1" * 32)
+    assert f"epoch {epoch}: this call belongs to window 1" in text
+
+    chain.mine_to(chain.window(epoch, Window.COMMIT)[0])
+    text = _revert(chain, KEY_2, "WorldGym", "commit", epoch, b"\1" * 32)
+    assert f"{two} has 0.0 WGT staked but 1000.0 WGT is needed to commit" in text
+
+    chain.stake_as(two, 1_000 * WAD)
+    salt = os.urandom(32)
+    chain.send(two, chain.gym, "commit", epoch, commitment(epoch, two, pack_scores([9]), salt))
+    chain.mine_to(chain.window(epoch, Window.REVEAL)[0])
+    text = _revert(chain, KEY_2, "WorldGym", "reveal", epoch, pack_scores([10]), salt)
+    assert f"the scores and salt revealed by {two} for epoch {epoch}" in text
+    assert "reveal exactly what was committed" in text
+
+
+def test_a_failing_view_reads_as_a_sentence(chain: DevChain) -> None:
+    with pytest.raises(RevertError, match=r"there is no environment 7 \(ids are 1..0\)"):
+        chain.environment(7)
