@@ -15,9 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from client.contracts import Protocol
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
 from gym import registry
 from gym.cli import app
+from storage import ContentStore
 
 __all__ = ["app"]
 
@@ -29,6 +31,15 @@ SpecFileArg = Annotated[Path, typer.Argument(help="spec file (YAML or JSON)", ex
 
 def _session(ctx: typer.Context) -> Session:
     return ctx.find_object(Session) or Session()
+
+
+def _store(ctx: typer.Context) -> ContentStore:
+    return _session(ctx).store()
+
+
+def _signer(ctx: typer.Context, wallet: str | None, password_file: Path | None) -> Protocol:
+    """The contracts, sending as the unlocked wallet."""
+    return _session(ctx).protocol(wallet=wallet, password_file=password_file, sign=True)
 
 
 def _published(env_id: int, version: int, cid: str, as_json: bool) -> None:
@@ -47,9 +58,7 @@ def register(
     as_json: JsonOpt = False,
 ) -> None:
     """Pin SPEC and register it on chain as a new environment, paying the bond."""
-    session = _session(ctx)
-    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
-    env_id, cid = registry.register(protocol, session.store(), spec)
+    env_id, cid = registry.register(_signer(ctx, wallet, password_file), _store(ctx), spec)
     _published(env_id, 1, cid, as_json)
 
 
@@ -64,9 +73,8 @@ def update(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish SPEC as a new version of ENV_ID (owner only)."""
-    session = _session(ctx)
-    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
-    version, cid = registry.publish_version(protocol, session.store(), env_id, spec)
+    protocol = _signer(ctx, wallet, password_file)
+    version, cid = registry.publish_version(protocol, _store(ctx), env_id, spec)
     _published(env_id, version, cid, as_json)
 
 
@@ -79,7 +87,7 @@ def transfer(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Hand ENV_ID, its royalties and its bond to NEW_OWNER (owner only)."""
-    protocol = _session(ctx).protocol(wallet=wallet, password_file=password_file, sign=True)
+    protocol = _signer(ctx, wallet, password_file)
     protocol.transfer_environment(env_id, new_owner)
     _out.print(f"environment {env_id} now belongs to {new_owner}")
 
@@ -92,7 +100,7 @@ def deactivate(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Stop ENV_ID from accepting batches; the bond unlocks after the release delay."""
-    protocol = _session(ctx).protocol(wallet=wallet, password_file=password_file, sign=True)
+    protocol = _signer(ctx, wallet, password_file)
     protocol.deactivate_environment(env_id)
     _out.print(f"environment {env_id} deactivated")
 
@@ -105,7 +113,7 @@ def withdraw_bond(
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Recover the bond of a deactivated environment once its delay has passed."""
-    protocol = _session(ctx).protocol(wallet=wallet, password_file=password_file, sign=True)
+    protocol = _signer(ctx, wallet, password_file)
     amount = protocol.withdraw_bond(env_id)
     _out.print(f"bond of environment {env_id} returned: {amount / _WAD:,.4f} WGT")
 
