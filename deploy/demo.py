@@ -1,8 +1,8 @@
 """``make demo``: a local network playing one WorldGym epoch end to end.
 
-Starts anvil on a free loopback port, deploys the contracts, registers an
-environment, stakes three validators (one never reveals), has two miners
-submit batches, runs commit, reveal and chunked finalization, lets everyone
+Starts anvil on a free loopback port, deploys the contracts, pins an example
+environment's spec to the embedded store and registers it, stakes three
+validators (one never reveals), has two miners submit batches, runs commit, reveal and chunked finalization, lets everyone
 claim, prints who earned what, and stops anvil. (Mining with a real model,
 validation of real traces and the refinery join this script as they land.)
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +22,10 @@ from web3 import Web3
 from client.protocol_math import commitment, pack_scores
 from deploy.anvil import AnvilProcess
 from deploy.devchain import DevChain, Window
+from gym.environments import example_path
+from gym.loading import load_spec
+from gym.registry import pin_spec
+from storage import StoreSettings, open_store
 
 __all__ = ["main"]
 
@@ -42,7 +48,11 @@ def play_epoch(chain: DevChain, console: Console) -> None:
     for i, (v, stake) in enumerate(stakes.items()):
         names[v] = f"validator {'ABC'[i]}" + (" (never reveals)" if i == 2 else "")
         chain.stake_as(v, stake)
-    env_id = chain.register_environment_as(owner, _cid("example spec"))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(StoreSettings(path=Path(tmp) / "store"))
+        cid, binary = pin_spec(store, load_spec(example_path("arithmetic")))
+    env_id = chain.register_environment_as(owner, binary)
+    console.print(f"environment {env_id}: the example 'arithmetic' spec, pinned at {cid}")
     chain.send(chain.deployer, chain.models, "registerModel", _cid("base"), 0, b"", b"\0" * 32)
     epoch = chain.gym.functions.currentEpoch().call()
     batches = [(miner_a, 10), (miner_b, 20), (miner_a, 5)]
