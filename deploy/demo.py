@@ -3,8 +3,9 @@
 Starts anvil on a free loopback port, deploys the contracts, pins an example
 environment's spec to the embedded store and registers it, stakes three
 validators (one never reveals), has two miners submit batches, runs commit,
-reveal and chunked finalization, lets everyone claim, prints who earned what, and stops anvil. (Mining with a real model,
-validation of real traces and the refinery join this script as they land.)
+reveal and chunked finalization, lets everyone claim, prints who earned what,
+and stops anvil. (Mining with a real model, validation of real traces and the
+refinery join this script as they land.)
 """
 
 from __future__ import annotations
