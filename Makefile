@@ -47,7 +47,7 @@ forge-test: build
 pytest: pydeps build
 	$(PY) -m pytest
 
-test: forge-test pytest
+test: lint forge-test pytest
 
 gas: build pydeps
 	$(PY) bench/gas.py
