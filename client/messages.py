@@ -91,6 +91,7 @@ TEMPLATES: dict[str, str] = {
     "WorldGymAlreadyFinalized": "epoch {epoch} is already finalized",
     "WorldGymZeroSteps": "finalize needs at least one step",
     "WorldGymZeroCommitment": "a commitment of zero is not allowed",
+    "WorldGymEpochOutOfRange": "epoch {epoch} is past the last epoch the clock counts ({maxEpoch})",
     "WorldGymNothingToClaim": "{account} has no rewards to claim",
     "WorldGymUnknownBatch": "epoch {epoch} has {count} batches; there is no batch {index}",
     "WorldGymInvalidSplit": "the shares {minerBps} + {validatorBps} + {environmentBps} basis "

@@ -54,6 +54,8 @@ abstract contract WorldGymBase is IWorldGym {
     uint256 internal constant _LANES = 16;
     uint256 internal constant _LANE_MASK = 0xffff;
     uint256 internal constant _BPS = 10_000;
+    /// @dev Epoch numbers stay far below overflow: (2**64) * epochLength (< 2**64) + genesis < 2**256.
+    uint256 internal constant _MAX_EPOCH = type(uint64).max;
 
     // ─── storage ──────────────────────────────────────────────────────────────
 
@@ -149,11 +151,13 @@ abstract contract WorldGymBase is IWorldGym {
 
     /// @inheritdoc IWorldGym
     function epochStart(uint256 epoch) public view returns (uint256) {
+        if (epoch > _MAX_EPOCH) revert WorldGymEpochOutOfRange(epoch, _MAX_EPOCH);
         return _genesisBlock + epoch * _epochLength;
     }
 
     /// @inheritdoc IWorldGym
     function windowOf(uint256 epoch, Window window) public view returns (uint256 opensAt, uint256 closesAt) {
+        if (epoch >= _MAX_EPOCH) revert WorldGymEpochOutOfRange(epoch, _MAX_EPOCH - 1);
         uint256 next = epochStart(epoch + 1);
         if (window == Window.Submit) return (epochStart(epoch), next);
         if (window == Window.Commit) return (next, next + _commitBlocks);

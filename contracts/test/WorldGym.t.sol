@@ -194,4 +194,14 @@ contract WorldGymTest is BaseTest {
         gym.batch(0, 0);
         assertEq(gym.totalClaimable() + gym.carry() + gym.unallocated(), 0);
     }
+
+    function test_windowOf_failsIfEpochOutOfRange() public {
+        uint256 max = type(uint64).max;
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymEpochOutOfRange.selector, max, max - 1));
+        gym.windowOf(max, IWorldGym.Window.Commit);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymEpochOutOfRange.selector, max + 1, max));
+        gym.epochStart(max + 1);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymEpochOutOfRange.selector, type(uint256).max, max - 1));
+        gym.commit(type(uint256).max, bytes32(uint256(1)));
+    }
 }

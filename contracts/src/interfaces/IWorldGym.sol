@@ -170,6 +170,11 @@ interface IWorldGym {
     /// @notice finalize was called with maxSteps = 0.
     error WorldGymZeroSteps();
 
+    /// @notice `epoch` is beyond the last epoch the clock can express (`maxEpoch`, far past any chain's life).
+    /// @param epoch The epoch given.
+    /// @param maxEpoch The largest valid epoch.
+    error WorldGymEpochOutOfRange(uint256 epoch, uint256 maxEpoch);
+
     /// @notice A commitment of zero is not allowed (it marks "no commitment").
     error WorldGymZeroCommitment();
 
