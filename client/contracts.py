@@ -32,6 +32,7 @@ __all__ = [
     "BatchRecord",
     "CommitmentRecord",
     "EnvironmentRecord",
+    "ModelRecord",
     "Protocol",
     "Sender",
     "Stage",
@@ -98,6 +99,19 @@ class EnvironmentRecord:
     active: bool
     deactivated_at: int
     bond: int
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model: its checkpoint, parent, dataset and metrics digest."""
+
+    model_id: int
+    parent_id: int
+    registrar: str
+    registered_at: int
+    metrics_digest: bytes
+    checkpoint_cid: bytes
+    dataset_cid: bytes
 
 
 @dataclass(frozen=True)
@@ -254,6 +268,16 @@ class Protocol:
         (event,) = self.events(self.registry, "BondWithdrawn", receipt)
         return int(event.args.amount)
 
+    def register_model(
+        self, checkpoint_cid: bytes, parent_id: int, dataset_cid: bytes, metrics_digest: bytes
+    ) -> int:
+        """Register a model checkpoint (REFINERY_ROLE only); return its id."""
+        receipt = self.transact(
+            self.models, "registerModel", checkpoint_cid, parent_id, dataset_cid, metrics_digest
+        )
+        (event,) = self.events(self.models, "ModelRegistered", receipt)
+        return int(event.args.modelId)
+
     def _sender_address(self) -> str:
         if self.sender is None:
             raise UsageError("this command needs a wallet to send transactions: pass --wallet")
@@ -375,6 +399,21 @@ class Protocol:
     def latest_model_id(self) -> int:
         """The model miners should use (0 if none registered)."""
         return int(self.models.functions.latestModelId().call())
+
+    def model(self, model_id: int) -> ModelRecord:
+        """The record of a registered model (a clear error if there is none)."""
+        parent, registrar, at, digest, checkpoint, dataset = self._view(
+            "ModelRegistry", self.models.functions.model(model_id)
+        )
+        return ModelRecord(
+            model_id=model_id,
+            parent_id=int(parent),
+            registrar=to_checksum_address(registrar),
+            registered_at=int(at),
+            metrics_digest=bytes(digest),
+            checkpoint_cid=bytes(checkpoint),
+            dataset_cid=bytes(dataset),
+        )
 
 
 _BATCH_SUBMITTED = (

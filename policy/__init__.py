@@ -1,0 +1,43 @@
+"""Models behind one interface: sampling with log-probabilities, scoring, checkpoints.
+
+The public surface::
+
+    policy = load_policy("transformers", model_dir)              # or "vllm", "openai"
+    groups = policy.generate(prompts, n=4, sampling=sampling)     # list[list[Completion]]
+    handle = resolve_model(protocol, store, cache_dir, None)      # latest registered model
+
+``policy.rollout.check_rollout`` is the validator's proof-of-rollout test;
+``policy.tiny.build_tiny_model`` makes a small local model for tests and demos.
+Heavy packages (torch, transformers, vllm) are imported only when a backend is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from policy.base import BACKENDS, Backend, Completion, Messages, Policy, load_policy
+from policy.errors import BackendUnavailableError, CheckpointError, PolicyError
+
+if TYPE_CHECKING:
+    from policy.hf import TransformersPolicy
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendUnavailableError",
+    "CheckpointError",
+    "Completion",
+    "Messages",
+    "Policy",
+    "PolicyError",
+    "TransformersPolicy",
+    "load_policy",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TransformersPolicy":
+        from policy.hf import TransformersPolicy
+
+        return TransformersPolicy
+    raise AttributeError(f"module 'policy' has no attribute {name!r}")
