@@ -18,6 +18,7 @@ from client.status import collect_status, render_status
 from deploy import cli as devnet_cli
 from gym import cli as gym_cli
 from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
+from miner import cli as miner_cli
 from storage import cli as storage_cli
 
 __all__ = ["app", "main"]
@@ -48,6 +49,8 @@ app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(devnet_cli.app, name="devnet")
 app.add_typer(gym_cli.app, name="env")
 app.add_typer(storage_cli.app, name="storage")
+app.add_typer(miner_cli.app, name="mine")
+app.command("claim")(miner_cli.claim)
 
 
 @app.callback()
@@ -84,3 +87,7 @@ def status(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

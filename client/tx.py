@@ -195,8 +195,19 @@ class TxSender:
         """Build, sign, send ``tx`` and wait; return its successful receipt."""
         return self.wait(self.submit(tx))
 
-    def submit(self, tx: Mapping[str, Any]) -> SentTx:
-        """Build, sign and hand ``tx`` to the node; return without waiting for a receipt."""
+    def submit(
+        self,
+        tx: Mapping[str, Any],
+        *,
+        before_send: Callable[[str, int, bytes], None] | None = None,
+    ) -> SentTx:
+        """Build, sign and hand ``tx`` to the node; return without waiting for a receipt.
+
+        ``before_send(tx_hash, nonce, raw)`` runs after signing and before the
+        bytes leave: a caller that must survive a crash mid-send records them
+        there, and after a restart can look the hash up or rebroadcast the
+        same bytes (which can never land twice).
+        """
         built = self.build(tx)
         for _ in range(2):  # a second try only after "nonce too low", with a fresh nonce
             with self.nonces.reserve() as slot:
@@ -204,6 +215,8 @@ class TxSender:
                 signed = self._account.sign_transaction(full)
                 tx_hash = HexBytes(signed.hash).to_0x_hex()
                 raw = bytes(signed.raw_transaction)
+                if before_send is not None:
+                    before_send(tx_hash, slot.nonce, raw)
                 try:
                     self.w3.eth.send_raw_transaction(raw)
                 except Web3RPCError as exc:

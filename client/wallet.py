@@ -37,6 +37,7 @@ __all__ = [
     "open_wallet",
     "parse_private_key",
     "password_from",
+    "select_wallet",
 ]
 
 PASSWORD_ENV = f"{ENV_PREFIX}PASSWORD"
@@ -225,6 +226,23 @@ def password_from(password_file: Path | None, env: Mapping[str, str] | None = No
     return value
 
 
+def select_wallet(settings: Settings, wallet: str | None = None) -> WalletInfo:
+    """The wallet a command means: ``wallet``, else the configured one, else the only one."""
+    keystore = Keystore(settings.keystore_dir)
+    if wallet is None:
+        wallet = settings.wallet
+    if wallet is None:
+        wallets = keystore.list()
+        if len(wallets) != 1:
+            found = "none" if not wallets else f"{len(wallets)}"
+            raise UsageError(
+                f"which wallet? the keystore {keystore.directory} has {found}: pass --wallet, "
+                f"or set wallet in the config file or {ENV_PREFIX}WALLET"
+            )
+        wallet = wallets[0].address
+    return keystore.find(wallet)
+
+
 def open_wallet(
     settings: Settings,
     wallet: str | None = None,
@@ -239,18 +257,7 @@ def open_wallet(
     from ``prompt`` (called with a question), else it is an error.
     """
     keystore = Keystore(settings.keystore_dir)
-    if wallet is None:
-        wallet = settings.wallet
-    if wallet is None:
-        wallets = keystore.list()
-        if len(wallets) != 1:
-            found = "none" if not wallets else f"{len(wallets)}"
-            raise UsageError(
-                f"which wallet? the keystore {keystore.directory} has {found}: pass --wallet, "
-                f"or set wallet in the config file or {ENV_PREFIX}WALLET"
-            )
-        wallet = wallets[0].address
-    info = keystore.find(wallet)
+    info = select_wallet(settings, wallet)
     password = password_from(password_file)
     if password is None:
         if prompt is None:

@@ -30,6 +30,8 @@ __all__ = [
     "CHECKPOINT_SCHEMA",
     "ModelHandle",
     "fetch_checkpoint",
+    "find_registered",
+    "local_model",
     "pin_checkpoint",
     "read_manifest",
     "register_checkpoint",
@@ -165,4 +167,26 @@ def register_checkpoint(
     cid = pin_checkpoint(store, model_dir)
     dataset = cid_to_bytes(dataset_cid) if dataset_cid else b""
     model_id = protocol.register_model(cid_to_bytes(cid), parent_id, dataset, metrics_digest)
+    return ModelHandle(model_id, cid, Path(model_dir))
+
+
+def find_registered(protocol: Protocol, cid: str, *, newest_first: int = 1024) -> int | None:
+    """The id of the newest registered model whose checkpoint is ``cid`` (None if none)."""
+    binary = cid_to_bytes(cid)
+    latest = protocol.latest_model_id()
+    for model_id in range(latest, max(0, latest - newest_first), -1):
+        if protocol.model(model_id).checkpoint_cid == binary:
+            return model_id
+    return None
+
+
+def local_model(protocol: Protocol, store: ContentStore, model_dir: Path) -> ModelHandle:
+    """A local checkpoint directory, pinned, and the registered model it is (an error if none)."""
+    cid = pin_checkpoint(store, model_dir)
+    model_id = find_registered(protocol, cid)
+    if model_id is None:
+        raise CheckpointError(
+            f"the checkpoint in {model_dir} ({cid}) is not a registered model: batches must "
+            "name a registered model, so use a model id (worldgym model list) or register it"
+        )
     return ModelHandle(model_id, cid, Path(model_dir))

@@ -115,7 +115,7 @@ class TransformersPolicy:
         """
         if n < 1:
             raise PolicyError(f"n must be at least 1, not {n}")
-        self._transformers.set_seed(sampling.seed)
+        self._torch.manual_seed(sampling.seed)  # sampling draws from torch's generator only
         flat = [p for p in prompts for _ in range(n)]
         out: list[Completion] = []
         for start in range(0, len(flat), self.batch_size):

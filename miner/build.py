@@ -1,0 +1,119 @@
+"""From an epoch's seed to a ``worldgym.batch/1`` document: derive, prompt, sample, extract.
+
+Task ``i`` of the batch with on-chain sequence ``s`` is derived from index
+``s << 32 | i`` (:func:`client.schemas.task_index`), so the tasks are fixed by
+the seed, the environment, the miner's address and the sequence the contract
+will assign; nothing here chooses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eth_utils import keccak, to_checksum_address
+
+from client.schemas import (
+    BatchDocument,
+    BatchHeader,
+    Message,
+    ModelRef,
+    Sampling,
+    Trace,
+    task_index,
+)
+from gym import Environment, Task
+from policy import Completion, Policy
+
+__all__ = ["BatchPlan", "build_batch", "derive_tasks", "sampling_seed"]
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Everything that fixes one batch before a single token is sampled."""
+
+    chain_id: int
+    contract: str
+    epoch: int
+    seed: bytes
+    miner: str
+    env_id: int
+    env_version: int
+    sequence: int
+    task_count: int
+    group_size: int
+    model: ModelRef
+    sampling: Sampling
+
+
+def sampling_seed(seed: bytes, miner: str, env_id: int, sequence: int) -> int:
+    """A reproducible 63-bit sampling seed for one batch (recorded in its header)."""
+    material = (
+        seed + bytes.fromhex(miner[2:]) + env_id.to_bytes(32, "big") + sequence.to_bytes(8, "big")
+    )
+    return int.from_bytes(keccak(material)[:8], "big") >> 1
+
+
+def derive_tasks(plan: BatchPlan, env: Environment) -> list[Task]:
+    """The batch's tasks, ``0 .. task_count - 1``."""
+    return [
+        env.task(plan.seed, plan.env_id, plan.env_version, plan.miner, task_index(plan.sequence, i))
+        for i in range(plan.task_count)
+    ]
+
+
+def _trace(env: Environment, task: int, sample: int, prompt: list[Message], c: Completion) -> Trace:
+    return Trace(
+        task=task,
+        sample=sample,
+        prompt=prompt,
+        completion=c.text,
+        answer=env.extract(c.text),
+        tokens=c.tokens,
+        logprobs=[min(0.0, lp) for lp in c.logprobs],
+    )
+
+
+def build_batch(
+    plan: BatchPlan,
+    env: Environment,
+    policy: Policy,
+    *,
+    chunk: int = 8,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BatchDocument:
+    """Sample ``group_size`` completions for each derived task and assemble the document.
+
+    ``on_progress(tasks_done, tokens_generated)`` is called after each chunk
+    of ``chunk`` tasks (for progress bars).
+    """
+    tasks = derive_tasks(plan, env)
+    traces: list[Trace] = []
+    for start in range(0, len(tasks), chunk):
+        part = tasks[start : start + chunk]
+        prompts = [env.prompt(t) for t in part]
+        step = plan.sampling.model_copy(update={"seed": (plan.sampling.seed + start) % 2**63})
+        groups = policy.generate(prompts, n=plan.group_size, sampling=step)
+        tokens = 0
+        for offset, (prompt, group) in enumerate(zip(prompts, groups, strict=True)):
+            messages = [Message(role=m["role"], content=m["content"]) for m in prompt]  # type: ignore[arg-type]
+            for sample, completion in enumerate(group):
+                traces.append(_trace(env, start + offset, sample, messages, completion))
+                tokens += len(completion.tokens)
+        if on_progress is not None:
+            on_progress(len(part), tokens)
+    header = BatchHeader(
+        schema="worldgym.batch/1",
+        chain_id=plan.chain_id,
+        contract=to_checksum_address(plan.contract),
+        epoch=plan.epoch,
+        miner=to_checksum_address(plan.miner),
+        env_id=plan.env_id,
+        env_version=plan.env_version,
+        sequence=plan.sequence,
+        model=plan.model,
+        sampling=plan.sampling,
+        task_count=plan.task_count,
+        group_size=plan.group_size,
+    )
+    return BatchDocument(header=header, traces=traces)

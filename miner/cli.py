@@ -1,0 +1,217 @@
+"""``worldgym mine``, ``worldgym mine status`` and ``worldgym claim``.
+
+``mine`` with no sub-command runs the mining loop; ``mine status`` shows the
+spool (every batch this wallet built on this deployment), the last
+submissions and the rewards waiting to be claimed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from eth_utils import to_checksum_address
+from rich.console import Console
+from rich.table import Table
+
+from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
+from client.tx import TxSender
+from client.wallet import select_wallet
+from miner.errors import MinerError
+from miner.loop import Miner, MiningConfig
+from miner.spool import Spool
+from miner.submit import Submitter
+from policy import BACKENDS, load_policy
+from policy.checkpoint import ModelHandle, local_model, resolve_model
+
+__all__ = ["app", "claim", "spool_dir"]
+
+_out = Console(highlight=False, soft_wrap=True)
+_WAD = 10**18
+
+app = typer.Typer(help="Mine traces: generate, pin and submit batches.", no_args_is_help=False)
+
+
+def spool_dir(session: Session, miner: str) -> Path:
+    """The spool of ``miner`` on the session's deployment."""
+    deployment = session.deployment()
+    gym = deployment.addresses.by_contract()["WorldGym"].lower()
+    return session.settings.data_dir / "miner" / f"{deployment.chain_id}-{gym}" / miner.lower()
+
+
+def _model(session: Session, protocol: Any, model: str | None) -> ModelHandle:
+    store = session.store()
+    if model is not None and not model.isdigit():
+        return local_model(protocol, store, Path(model))
+    cache = session.settings.data_dir / "models"
+    return resolve_model(protocol, store, cache, int(model) if model else None)
+
+
+EnvOpt = Annotated[list[int] | None, typer.Option("--env", help="environment id (repeatable)")]
+OnceOpt = Annotated[bool, typer.Option("--once", help="mine the current epoch, then stop")]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", min=1, help="epochs to mine")]
+GroupOpt = Annotated[
+    int | None, typer.Option("--group", min=1, max=64, help="samples per task (default: spec)")
+]
+TasksOpt = Annotated[int, typer.Option("--tasks-per-batch", min=1, help="tasks in each batch")]
+PerEpochOpt = Annotated[
+    int, typer.Option("--batches-per-epoch", min=1, help="batches per environment per epoch")
+]
+BackendOpt = Annotated[str, typer.Option("--backend", help=f"one of {', '.join(BACKENDS)}")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="registered model id or checkpoint dir (default: the latest)"),
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="torch device (transformers)")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="sequences per pass")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (openai backend)")
+]
+TensorParallelOpt = Annotated[
+    int, typer.Option("--tensor-parallel", min=1, help="GPUs per model (vllm)")
+]
+TemperatureOpt = Annotated[float, typer.Option("--temperature", min=0.0, max=10.0)]
+TopPOpt = Annotated[float, typer.Option("--top-p", min=0.01, max=1.0)]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-new-tokens", min=1, help="token budget (default: spec)")
+]
+RetryOpt = Annotated[
+    float, typer.Option("--retry-s", min=0.0, help="keep retrying an outage this many seconds")
+]
+
+
+@app.callback(invoke_without_command=True)
+def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
+    ctx: typer.Context,
+    env: EnvOpt = None,
+    once: OnceOpt = False,
+    epochs: EpochsOpt = None,
+    group: GroupOpt = None,
+    tasks_per_batch: TasksOpt = 8,
+    batches_per_epoch: PerEpochOpt = 1,
+    backend: BackendOpt = "transformers",
+    model: ModelOpt = None,
+    device: DeviceOpt = "cpu",
+    batch_size: BatchSizeOpt = 16,
+    base_url: BaseUrlOpt = None,
+    tensor_parallel: TensorParallelOpt = 1,
+    temperature: TemperatureOpt = 1.0,
+    top_p: TopPOpt = 1.0,
+    max_new_tokens: MaxTokensOpt = None,
+    retry_s: RetryOpt = 300.0,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Mine: each epoch, derive this wallet's tasks, sample, pin and submit one batch per --env."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not env:
+        raise MinerError("name the environments to mine: worldgym mine --env ID [--env ID ...]")
+    if backend not in BACKENDS:
+        raise MinerError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    session: Session = ctx.ensure_object(Session)
+    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    sender = protocol.sender
+    assert isinstance(sender, TxSender)
+    store = session.store()
+    handle = _model(session, protocol, model)
+    policy = load_policy(
+        backend,
+        handle.path,
+        device=device,
+        batch_size=batch_size,
+        base_url=base_url,
+        tensor_parallel_size=tensor_parallel,
+    )
+    spool = Spool(spool_dir(session, sender.address))
+    config = MiningConfig(
+        env_ids=tuple(env),
+        tasks_per_batch=tasks_per_batch,
+        batches_per_epoch=batches_per_epoch,
+        group_size=group,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        retry_s=retry_s,
+    )
+    console = Console(stderr=True)
+    submitter = Submitter(protocol, sender, store, spool, log=console.log)
+    miner = Miner(
+        protocol, submitter, spool, policy=policy, model=handle, config=config, console=console
+    )
+    console.print(f"mining as {sender.address} with model {handle.id} ({policy.name})")
+    try:
+        miner.run(epochs=1 if once else epochs)
+    except KeyboardInterrupt:
+        console.print("stopped; unfinished batches stay in the spool and resume on the next start")
+    finally:
+        spool.close()
+
+
+def _status(session: Session, address: str) -> dict[str, Any]:
+    protocol = session.protocol()
+    spool = Spool(spool_dir(session, address))
+    try:
+        entries = spool.entries()
+    finally:
+        spool.close()
+    counts: dict[str, int] = {}
+    for e in entries:
+        counts[e.state.value] = counts.get(e.state.value, 0) + 1
+    return {
+        "miner": address,
+        "spool": str(spool.root),
+        "states": counts,
+        "batches": [
+            {
+                "epoch": e.epoch,
+                "sequence": e.sequence,
+                "env": e.env_id,
+                "traces": e.trace_count,
+                "state": e.state.value,
+                "index": e.batch_index,
+                "tx": e.tx_hash,
+                "cid": e.cid,
+                "note": e.note,
+            }
+            for e in entries[-20:]
+        ],
+        "claimable": protocol.claimable(address),
+        "balance": protocol.balance(address),
+    }
+
+
+@app.command("status")
+def status(ctx: typer.Context, wallet: WalletOpt = None, as_json: JsonOpt = False) -> None:
+    """The spool (built, pinned, submitted, confirmed batches), last submissions and rewards."""
+    session: Session = ctx.find_object(Session) or Session()
+    address = to_checksum_address(select_wallet(session.settings, wallet).address)
+    report = _status(session, address)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title=f"miner {address} — spool {report['spool']}")
+    for column in ("epoch", "seq", "env", "traces", "state", "index", "cid / note"):
+        table.add_column(column)
+    for b in report["batches"]:
+        detail = b["cid"] if b["state"] == "confirmed" else f"{b['cid']}\n{b['note'] or ''}"
+        index = "" if b["index"] is None else str(b["index"])
+        cells = (b["epoch"], b["sequence"], b["env"], b["traces"], b["state"], index, detail)
+        table.add_row(*(str(c) for c in cells))
+    _out.print(table)
+    states = ", ".join(f"{n} {s}" for s, n in sorted(report["states"].items())) or "empty"
+    _out.print(f"spool: {states}")
+    claimable, balance = report["claimable"] / _WAD, report["balance"] / _WAD
+    _out.print(f"claimable {claimable:,.4f} WGT · balance {balance:,.4f} WGT")
+
+
+def claim(
+    ctx: typer.Context, wallet: WalletOpt = None, password_file: PasswordFileOpt = None
+) -> None:
+    """Claim this wallet's rewards (miner, validator or environment owner)."""
+    session: Session = ctx.ensure_object(Session)
+    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    amount = protocol.claim()
+    _out.print(f"claimed {amount / _WAD:,.6f} WGT")
