@@ -27,16 +27,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from client.schemas import ModelRef, Sampling, encode_batch  # noqa: E402
-from gym import load_environment  # noqa: E402
-from gym.environments import example_path  # noqa: E402
-from gym.loading import load_spec  # noqa: E402
-from miner.build import BatchPlan, build_batch, derive_tasks  # noqa: E402
-from policy.hf import TransformersPolicy  # noqa: E402
-from policy.tiny import TinyModelConfig, build_tiny_model  # noqa: E402
-from storage import compute_cid  # noqa: E402
+from client.schemas import ModelRef, Sampling, encode_batch
+from gym import load_environment
+from gym.environments import example_path
+from gym.loading import load_spec
+from miner.build import BatchPlan, build_batch, derive_tasks
+from policy.hf import TransformersPolicy
+from policy.tiny import TinyModelConfig, build_tiny_model
+from storage import compute_cid
 
 _MINER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
@@ -117,15 +117,11 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     print(f"{traces} traces, {args.max_new_tokens} new tokens max, best of {args.repeats}")
-    print(
-        f"  miner pipeline: {result['miner_traces_per_s']:8.1f} traces/s {result['miner_tokens_per_s']:9.0f} tok/s"
-    )
-    print(
-        f"  raw generate:   {result['raw_traces_per_s']:8.1f} traces/s {result['raw_tokens_per_s']:9.0f} tok/s"
-    )
-    print(
-        f"  ratio miner/raw: {result['ratio']:.2f} (goal >= 0.9); same tokens: {result['same_tokens']}"
-    )
+    for side, label in (("miner", "miner pipeline"), ("raw", "raw generate")):
+        rate, tok = result[f"{side}_traces_per_s"], result[f"{side}_tokens_per_s"]
+        print(f"  {label:<15} {rate:8.1f} traces/s {tok:9.0f} tok/s")
+    same = result["same_tokens"]
+    print(f"  ratio miner/raw: {result['ratio']:.2f} (goal >= 0.9); same tokens sampled: {same}")
 
 
 if __name__ == "__main__":
