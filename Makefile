@@ -19,11 +19,15 @@ all: test
 
 deps: pydeps npmdeps
 
-# The virtual environment is (re)built whenever pyproject.toml changes.
+# The virtual environment is (re)built whenever pyproject.toml changes. torch is pinned
+# first so that the ml extra does not pull a multi-GB CUDA build onto a CPU machine
+# (override TORCH_SPEC, e.g. with a CUDA wheel index, on a GPU host).
+TORCH_SPEC ?= torch==2.13.0
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q '$(TORCH_SPEC)'
+	$(PIP) install -q -e '.[ml,dev]'
 	touch $@
 
 pydeps: $(VENV)/.installed
