@@ -16,6 +16,7 @@ from client.errors import WorldGymError
 from client.session import Session
 from client.status import collect_status, render_status
 from deploy import cli as devnet_cli
+from deploy.deploy_cli import deploy as deploy_command
 from gym import cli as gym_cli
 from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
 from miner import cli as miner_cli
@@ -47,6 +48,7 @@ app = typer.Typer(
 )
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(devnet_cli.app, name="devnet")
+app.command("deploy")(deploy_command)
 app.add_typer(gym_cli.app, name="env")
 app.add_typer(storage_cli.app, name="storage")
 app.add_typer(miner_cli.app, name="mine")

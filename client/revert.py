@@ -224,7 +224,7 @@ class RevertDecoder:
     @classmethod
     def from_artifacts(cls, templates: Mapping[str, str] | None = None) -> RevertDecoder:
         """A decoder for every contract shipped in ``client/artifacts``."""
-        from client.artifacts import all_abis  # noqa: PLC0415 (artifacts are optional here)
+        from client.artifacts import all_abis
 
         return cls(all_abis(), templates)
 

@@ -38,6 +38,7 @@ __all__ = [
     "parse_private_key",
     "password_from",
     "select_wallet",
+    "unlock_keyfile",
 ]
 
 PASSWORD_ENV = f"{ENV_PREFIX}PASSWORD"
@@ -46,6 +47,7 @@ _NAMES_FILE = "names.json"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
+_MAX_KEYFILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,23 +106,8 @@ class Keystore:
     def unlock(self, wallet: str, password: str) -> LocalAccount:
         """Decrypt ``wallet`` (name or address) with ``password``."""
         info = self.find(wallet)
-        try:
-            document = json.loads(info.path.read_text())
-        except (OSError, ValueError) as exc:
-            raise WalletError(f"keystore file {info.path} is unreadable: {exc}") from None
-        try:
-            key = Account.decrypt(document, password)
-        except ValueError as exc:
-            if "MAC mismatch" in str(exc):
-                label = f"{info.name} ({info.address})" if info.name else info.address
-                raise WrongPasswordError(
-                    f"wrong password for wallet {label}: check the password file or {PASSWORD_ENV}"
-                ) from None
-            raise WalletError(f"keystore file {info.path} cannot be decrypted: {exc}") from None
-        except (KeyError, TypeError, NotImplementedError) as exc:
-            raise WalletError(f"keystore file {info.path} is not a v3 keystore: {exc}") from None
-        account: LocalAccount = Account.from_key(key)
-        return account
+        label = f"{info.name} ({info.address})" if info.name else info.address
+        return unlock_keyfile(info.path, password, label=f"wallet {label}")
 
     # ─── writing ──────────────────────────────────────────────────────────────
 
@@ -224,6 +211,32 @@ def password_from(password_file: Path | None, env: Mapping[str, str] | None = No
         return text.splitlines()[0] if text else ""
     value = (os.environ if env is None else env).get(PASSWORD_ENV)
     return value
+
+
+def unlock_keyfile(path: Path, password: str, *, label: str | None = None) -> LocalAccount:
+    """Decrypt one v3 keystore file (any tool's: geth, foundry, eth-account) with ``password``.
+
+    ``label`` names the key in a wrong-password error (default: the file).
+    """
+    try:
+        if path.stat().st_size > _MAX_KEYFILE_BYTES:
+            raise WalletError(f"{path} is too large to be a keystore file")
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise WalletError(f"keystore file {path} is unreadable: {exc}") from None
+    try:
+        key = Account.decrypt(document, password)
+    except ValueError as exc:
+        if "MAC mismatch" in str(exc):
+            raise WrongPasswordError(
+                f"wrong password for {label or f'keystore file {path}'}: check the password "
+                f"file or {PASSWORD_ENV}"
+            ) from None
+        raise WalletError(f"keystore file {path} cannot be decrypted: {exc}") from None
+    except (KeyError, TypeError, AttributeError, NotImplementedError) as exc:
+        raise WalletError(f"keystore file {path} is not a v3 keystore: {exc}") from None
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
 def select_wallet(settings: Settings, wallet: str | None = None) -> WalletInfo:

@@ -106,7 +106,8 @@ class AnvilProcess:
 
     ``block_time`` of ``None`` mines a block per transaction (automine). With
     ``state_path`` the chain survives restarts (loaded at start, dumped
-    periodically and on exit). The process runs in its own session, so it
+    periodically and on exit). ``hardfork`` picks the EVM rules (anvil's
+    default is the latest). The process runs in its own session, so it
     outlives its parent unless stopped.
     """
 
@@ -118,6 +119,7 @@ class AnvilProcess:
     log_path: Path | None = None
     state_path: Path | None = None
     state_interval_s: int = 5
+    hardfork: str | None = None
     pid: int | None = None
     _proc: subprocess.Popen[bytes] | None = None
 
@@ -144,6 +146,8 @@ class AnvilProcess:
         ]  # fmt: skip
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
+        if self.hardfork:
+            cmd += ["--hardfork", self.hardfork]
         if self.state_path:
             # Load the chain from this file if it exists, dump it on exit and every few seconds.
             cmd += ["--state", str(self.state_path), "--state-interval", str(self.state_interval_s)]

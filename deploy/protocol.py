@@ -8,22 +8,37 @@ and refinery roles.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from eth_abi import encode
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.types import TxReceipt
 
-from client.artifacts import load_artifact
+from client.artifacts import CONTRACT_NAMES, load_artifact
 from client.contracts import Sender
-from client.errors import WorldGymError
 from client.manifest import ContractAddresses, Deployment, ProtocolParams
+from deploy.errors import DeployError
 
-__all__ = ["DeployError", "deploy_protocol", "encode_constructor"]
+__all__ = [
+    "DEPLOY_STEPS",
+    "DeployError",
+    "StepHook",
+    "constructor_args",
+    "deploy_protocol",
+    "encode_constructor",
+]
 
+# What deploy_protocol sends, in order: one creation per contract, then the two wiring calls.
+DEPLOY_STEPS = (
+    *CONTRACT_NAMES,
+    "WorldGymToken.setMinter(WorldGym)",
+    "Staking.setProtocol(WorldGym)",
+)
 
-class DeployError(WorldGymError, RuntimeError):
-    """A deployment transaction failed or produced no contract."""
+StepHook = Callable[[str, TxReceipt], None]
+"""Called after each step of :data:`DEPLOY_STEPS` with its label and receipt."""
 
 
 def encode_constructor(name: str, args: tuple[Any, ...]) -> bytes:
@@ -41,21 +56,71 @@ def _abi_type(param: dict[str, Any]) -> str:
     return str(param["type"])
 
 
+def constructor_args(
+    name: str,
+    params: ProtocolParams,
+    *,
+    deployer: str,
+    recipient: str,
+    deployed: Mapping[str, str],
+) -> tuple[Any, ...]:
+    """Constructor arguments of contract ``name``, given the contracts ``deployed`` before it."""
+    if name == "WorldGymToken":
+        return (
+            params.token_name,
+            params.token_symbol,
+            params.cap,
+            params.initial_epoch_emission,
+            params.halving_interval,
+            recipient,
+            params.genesis_supply,
+        )
+    token = deployed["WorldGymToken"]
+    if name == "EnvironmentRegistry":
+        return (token, params.registration_bond, params.bond_release_delay)
+    if name == "Staking":
+        return (token, params.min_stake, params.unbonding_epochs)
+    if name == "ModelRegistry":
+        return (deployer,)
+    if name == "WorldGym":
+        return (
+            token,
+            deployed["EnvironmentRegistry"],
+            deployed["Staking"],
+            deployed["ModelRegistry"],
+            params.constructor_tuple(),
+        )
+    raise DeployError(f"unknown contract {name!r}: expected one of {', '.join(CONTRACT_NAMES)}")
+
+
 def deploy_protocol(
     w3: Web3,
     sender: Sender,
     params: ProtocolParams,
     *,
     genesis_recipient: str | None = None,
+    on_step: StepHook | None = None,
 ) -> Deployment:
-    """Deploy and wire every contract; return the manifest (not yet saved)."""
+    """Deploy and wire every contract; return the manifest (not yet saved).
+
+    ``on_step`` is called after each of :data:`DEPLOY_STEPS` (progress display).
+    """
     deployer = to_checksum_address(sender.address)
     recipient = to_checksum_address(genesis_recipient or deployer)
+    deployed: dict[str, str] = {}
     first_block: int | None = None
 
-    def create(name: str, *args: Any) -> str:
-        nonlocal first_block
-        receipt = sender.send({"data": "0x" + encode_constructor(name, args).hex()})
+    def step(label: str, tx: dict[str, Any]) -> TxReceipt:
+        receipt = sender.send(tx)
+        if on_step is not None:
+            on_step(label, receipt)
+        return receipt
+
+    for name in CONTRACT_NAMES:
+        args = constructor_args(
+            name, params, deployer=deployer, recipient=recipient, deployed=deployed
+        )
+        receipt = step(name, {"data": "0x" + encode_constructor(name, args).hex()})
         address = receipt.get("contractAddress")
         if not address:
             raise DeployError(
@@ -63,45 +128,29 @@ def deploy_protocol(
             )
         if first_block is None:
             first_block = int(receipt["blockNumber"])
-        return to_checksum_address(address)
+        deployed[name] = to_checksum_address(address)
 
-    def call(name: str, address: str, fn: str, *args: Any) -> None:
-        contract = w3.eth.contract(
-            address=to_checksum_address(address), abi=load_artifact(name).abi
-        )
-        sender.send({"to": address, "data": contract.encode_abi(fn, args=list(args))})
+    worldgym = deployed["WorldGym"]
+    for label, (name, fn) in zip(
+        DEPLOY_STEPS[len(CONTRACT_NAMES) :],
+        (("WorldGymToken", "setMinter"), ("Staking", "setProtocol")),
+        strict=True,
+    ):
+        target = to_checksum_address(deployed[name])
+        contract = w3.eth.contract(address=target, abi=load_artifact(name).abi)
+        step(label, {"to": target, "data": contract.encode_abi(fn, args=[worldgym])})
 
-    token = create(
-        "WorldGymToken",
-        params.token_name,
-        params.token_symbol,
-        params.cap,
-        params.initial_epoch_emission,
-        params.halving_interval,
-        recipient,
-        params.genesis_supply,
-    )
-    registry = create(
-        "EnvironmentRegistry", token, params.registration_bond, params.bond_release_delay
-    )
-    staking = create("Staking", token, params.min_stake, params.unbonding_epochs)
-    models = create("ModelRegistry", deployer)
-    worldgym = create("WorldGym", token, registry, staking, models, params.constructor_tuple())
-    call("WorldGymToken", token, "setMinter", worldgym)
-    call("Staking", staking, "setProtocol", worldgym)
-
-    digest = load_artifact("WorldGym").source_digest
     return Deployment(
         chain_id=int(w3.eth.chain_id),
         deploy_block=int(first_block or 0),
         deployer=deployer,
         addresses=ContractAddresses(
-            token=token,
-            environment_registry=registry,
-            staking=staking,
-            model_registry=models,
+            token=deployed["WorldGymToken"],
+            environment_registry=deployed["EnvironmentRegistry"],
+            staking=deployed["Staking"],
+            model_registry=deployed["ModelRegistry"],
             worldgym=worldgym,
         ),
         params=params,
-        source_digest=digest,
+        source_digest=load_artifact("WorldGym").source_digest,
     )
