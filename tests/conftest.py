@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from web3 import Web3
@@ -46,3 +48,31 @@ def anvil_processes() -> list[str]:
     """Command lines of running anvil processes (to check that tests leave none behind)."""
     out = subprocess.run(["pgrep", "-a", "anvil"], capture_output=True, text=True, check=False)
     return out.stdout.splitlines()
+
+
+# ─── a tiny model and a mining world (need the ml extra; skip cleanly without it) ──
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny byte-level Llama made locally (no download)."""
+    pytest.importorskip("torch")
+    from policy.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny", seed=5)
+
+
+@pytest.fixture(scope="session")
+def policy(model_dir: Path) -> Any:
+    """The tiny model behind the transformers backend."""
+    from policy.hf import TransformersPolicy
+
+    return TransformersPolicy(model_dir, batch_size=8)
+
+
+@pytest.fixture
+def world(chain: DevChain, model_dir: Path, tmp_path: Path) -> Any:
+    """A devnet with the tiny model and the arithmetic example registered, and a miner key."""
+    from worlds import make_world
+
+    return make_world(chain, model_dir, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from miner_world import World
+from worlds import World
 
 from client.contracts import Protocol
 from client.rpc import make_web3

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-from miner_world import World
 from typer.testing import CliRunner
 from web3.exceptions import TransactionNotFound
+from worlds import World
 
 from client.cli import app
 from client.session import Session

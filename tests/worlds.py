@@ -1,0 +1,85 @@
+"""The world miner and validator tests run in: a devnet, a store, a registered model and env.
+
+Importing this module needs the ml extra (torch); the fixtures in
+``tests/conftest.py`` skip cleanly without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+
+from client.contracts import Protocol
+from client.messages import protocol_decoder
+from client.tx import TxSender
+from deploy.devchain import DevChain
+from gym.environments import example_path
+from gym.loading import load_spec
+from gym.registry import pin_spec
+from miner import Miner, MiningConfig, Spool, Submitter
+from policy.checkpoint import ModelHandle, register_checkpoint
+from policy.hf import TransformersPolicy
+from storage import ContentStore, StoreSettings, open_store
+
+__all__ = ["World", "make_world", "signing_account"]
+
+
+@dataclass
+class World:
+    """Everything a miner test touches."""
+
+    chain: DevChain
+    store: ContentStore
+    model: ModelHandle
+    env_id: int
+    account: LocalAccount
+    protocol: Protocol
+    sender: TxSender
+    root: Path
+
+    def spool(self) -> Spool:
+        return Spool(self.root / "spool")
+
+    def miner(
+        self, policy: TransformersPolicy, store: ContentStore | None = None, **config: object
+    ) -> tuple[Miner, Spool]:
+        spool = self.spool()
+        submitter = Submitter(self.protocol, self.sender, store or self.store, spool)
+        settings = MiningConfig(
+            env_ids=(self.env_id,),
+            **{"tasks_per_batch": 3, "group_size": 2, "max_new_tokens": 12, **config},  # type: ignore[arg-type]
+        )
+        miner = Miner(
+            self.protocol,
+            submitter,
+            spool,
+            policy=policy,
+            model=self.model,
+            config=settings,
+            console=Console(quiet=True),
+            spec_store=self.store,
+            sleep=lambda _s: None,
+        )
+        return miner, spool
+
+
+def signing_account(chain: DevChain) -> tuple[LocalAccount, TxSender, Protocol]:
+    """A fresh key with ETH for gas, its signing sender and a Protocol that sends with it."""
+    account: LocalAccount = Account.create()
+    chain.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
+    sender = TxSender(chain.w3, account, decoder=protocol_decoder())
+    return account, sender, Protocol(chain.w3, chain.deployment, sender)
+
+
+def make_world(chain: DevChain, model_dir: Path, root: Path, env: str = "arithmetic") -> World:
+    """Register ``model_dir`` and the example ``env`` on ``chain``; a fresh miner account."""
+    store = open_store(StoreSettings(path=root / "store"))
+    model = register_checkpoint(chain.as_account(chain.deployer), store, model_dir)
+    _, spec_cid = pin_spec(store, load_spec(example_path(env)))
+    env_id = chain.register_environment_as(chain.accounts[1], spec_cid)
+    account, sender, protocol = signing_account(chain)
+    return World(chain, store, model, env_id, account, protocol, sender, root)
