@@ -79,7 +79,7 @@ def _gym(env: Environment, indices: range, completions: list[str]) -> Runner:
 def _scorer(kind: str) -> Callable[[Any, str | None, dict[str, Any]], float]:
     """How the direct baseline scores an extracted answer, per verifier kind."""
     if kind == "math":
-        from math_verify import parse, verify  # noqa: PLC0415
+        from math_verify import parse, verify
 
         return lambda _ds, answer, entry: float(verify(parse(entry["answer"]), parse(answer or "")))
     if kind == "exact":
@@ -88,8 +88,8 @@ def _scorer(kind: str) -> Callable[[Any, str | None, dict[str, Any]], float]:
 
 
 def _direct(env: Environment, indices: range, completions: list[str], *, derive: bool) -> Runner:
-    import reasoning_gym  # noqa: PLC0415
-    from reasoning_gym.utils import extract_answer  # noqa: PLC0415
+    import reasoning_gym
+    from reasoning_gym.utils import extract_answer
 
     generator = env.spec.generator
     leaves = [

@@ -21,6 +21,7 @@ from gym import cli as gym_cli
 from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
 from miner import cli as miner_cli
 from storage import cli as storage_cli
+from validator import cli as validator_cli
 
 __all__ = ["app", "main"]
 
@@ -53,6 +54,14 @@ app.add_typer(gym_cli.app, name="env")
 app.add_typer(storage_cli.app, name="storage")
 app.add_typer(miner_cli.app, name="mine")
 app.command("claim")(miner_cli.claim)
+for _command in (
+    validator_cli.stake,
+    validator_cli.unstake,
+    validator_cli.withdraw,
+    validator_cli.validate,
+    validator_cli.verify_batch,
+):
+    app.command(_command.__name__.replace("_", "-"))(_command)
 
 
 @app.callback()

@@ -221,9 +221,11 @@ def parse_batch(data: bytes, *, max_bytes: int = MAX_BATCH_BYTES) -> BatchDocume
         raise BatchFormatError("batch JSON is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise BatchFormatError(f"batch is not valid JSON: {exc.msg} at byte {exc.pos}") from None
-    if not isinstance(raw, dict) or raw.get("header", {}).get("schema") != BATCH_SCHEMA:
-        found = raw.get("header", {}).get("schema") if isinstance(raw, dict) else type(raw).__name__
-        raise BatchFormatError(f"not a {BATCH_SCHEMA} document (schema: {str(found)[:80]!r})")
+    header = raw.get("header") if isinstance(raw, dict) else None
+    found = header.get("schema") if isinstance(header, dict) else None
+    if found != BATCH_SCHEMA:
+        what = found if isinstance(header, dict) else f"no header object in a {type(raw).__name__}"
+        raise BatchFormatError(f"not a {BATCH_SCHEMA} document (schema: {str(what)[:80]!r})")
     try:
         return BatchDocument.model_validate(raw)
     except ValidationError as exc:

@@ -114,7 +114,7 @@ def load_spec(source: str | Path | bytes, *, check: bool = True) -> EnvSpec:
             raise SpecError(f"cannot read spec {path}: {exc.strerror}") from None
     spec = parse_spec(data)
     if check:
-        from gym.generators import check_reproducible  # noqa: PLC0415 - heavy import, only when asked
+        from gym.generators import check_reproducible
 
         check_reproducible(spec)
     return spec

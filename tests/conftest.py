@@ -55,11 +55,17 @@ def anvil_processes() -> list[str]:
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny byte-level Llama made locally (no download)."""
-    pytest.importorskip("torch")
-    from policy.tiny import build_tiny_model
+    """A tiny byte-level Llama made locally (no download).
 
-    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny", seed=5)
+    Initialised sharply (like a trained model, its next-token distributions
+    are far from uniform), so that text it did not write is measurably
+    unlikely under it: a near-uniform model finds every text equally likely.
+    """
+    pytest.importorskip("torch")
+    from policy.tiny import TinyModelConfig, build_tiny_model
+
+    sharp = TinyModelConfig(initializer_range=0.3)
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny", seed=5, config=sharp)
 
 
 @pytest.fixture(scope="session")

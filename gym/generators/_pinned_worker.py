@@ -24,9 +24,9 @@ _INDEX_KEYS = ("source_index", "source_idx")
 
 
 def _serve(dataset: str, config: dict[str, Any], per_task: bool) -> None:
-    import reasoning_gym  # noqa: PLC0415 - slow, and only after PYTHONHASHSEED is in force
+    import reasoning_gym
 
-    from gym.generators._rg_guards import harden_literal_scorers  # noqa: PLC0415
+    from gym.generators._rg_guards import harden_literal_scorers
 
     harden_literal_scorers()
     instance = reasoning_gym.create_dataset(

@@ -85,8 +85,8 @@ class _Quiet:
 
 
 def _registry() -> dict[str, tuple[type[Any], type[Any]]]:
-    import reasoning_gym  # noqa: PLC0415 - slow import, deferred until a spec needs it
-    from reasoning_gym.factory import DATASETS  # noqa: PLC0415
+    import reasoning_gym
+    from reasoning_gym.factory import DATASETS
 
     del reasoning_gym  # imported for its side effect: registering every dataset
     harden_literal_scorers()
@@ -155,7 +155,7 @@ def _config_key(config: dict[str, Any]) -> str:
 @lru_cache(maxsize=128)
 def _build(dataset: str, config_json: str, seed: int, size: int) -> Any:
     """``create_dataset(dataset, **config, seed=seed, size=size)``, cached: instances are reused."""
-    from reasoning_gym import create_dataset  # noqa: PLC0415
+    from reasoning_gym import create_dataset
 
     _registry()
     try:

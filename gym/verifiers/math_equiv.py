@@ -34,7 +34,7 @@ def _tower(answer: str) -> bool:
 
 
 def _parse(text: str) -> list[Any]:
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse  # noqa: PLC0415 - slow
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     config = [LatexExtractionConfig(), ExprExtractionConfig()]
     timeout = _TIMEOUT_S if on_main_thread() else None
@@ -73,7 +73,7 @@ class MathEquivalence:
             alarm_used()  # math-verify's own timeouts use alarm(), which stops our deadline ticks
 
     def _verify(self, reference: str, answer: str) -> Score:
-        from math_verify import verify  # noqa: PLC0415
+        from math_verify import verify
 
         gold = _parse_reference(reference)
         if not gold:

@@ -1,0 +1,220 @@
+"""``worldgym stake | unstake | withdraw | validate | verify-batch``.
+
+``verify-batch`` runs exactly the validator's checks on one batch, offline or
+against a submitted one, and exits 0 whenever the batch was scored (even 0):
+miners use it to check themselves before submitting.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from eth_utils import to_checksum_address
+from rich.console import Console
+from rich.table import Table
+
+from client.contracts import BatchRecord, Protocol
+from client.errors import UsageError
+from client.schemas import MAX_BATCH_BYTES, BatchFormatError, parse_batch
+from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
+from client.tx import TxSender
+from storage import cid_to_bytes, compute_cid
+from validator.checks import BatchVerdict, score_batch
+from validator.engine import BatchScorer, offline_sample_seed
+from validator.errors import ValidatorError
+from validator.loop import Validator, ValidatorConfig
+from validator.state import ValidatorState
+
+__all__ = ["stake", "unstake", "validate", "verify_batch", "withdraw"]
+
+_out = Console(highlight=False, soft_wrap=True)
+_WAD = 10**18
+
+AmountArg = Annotated[str, typer.Argument(help="amount in WGT (decimals allowed)")]
+
+
+def _wei(amount: str) -> int:
+    try:
+        value = Decimal(amount.replace("_", ""))
+    except InvalidOperation:
+        raise UsageError(f"{amount!r} is not an amount of WGT (e.g. 1000 or 2.5)") from None
+    if value <= 0 or value != value.quantize(Decimal(1) / _WAD):
+        raise UsageError(f"{amount!r} must be a positive amount with at most 18 decimals")
+    return int(value * _WAD)
+
+
+def _signer(ctx: typer.Context, wallet: str | None, password_file: Path | None) -> Protocol:
+    session: Session = ctx.ensure_object(Session)
+    return session.protocol(wallet=wallet, password_file=password_file, sign=True)
+
+
+def stake(
+    ctx: typer.Context,
+    amount: AmountArg,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Stake WGT to validate (approves the staking contract first if needed)."""
+    protocol = _signer(ctx, wallet, password_file)
+    protocol.stake(_wei(amount))
+    staked = protocol.stake_of(protocol.sender.address)  # type: ignore[union-attr]
+    _out.print(f"staked {amount} WGT; total stake {staked / _WAD:,.4f} WGT")
+
+
+def unstake(
+    ctx: typer.Context,
+    amount: AmountArg,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Start unbonding AMOUNT WGT; withdraw it once the unbonding delay has passed."""
+    protocol = _signer(ctx, wallet, password_file)
+    release = protocol.request_unbond(_wei(amount))
+    _out.print(f"unbonding {amount} WGT; withdraw from epoch {release} on (worldgym withdraw)")
+
+
+def withdraw(
+    ctx: typer.Context, wallet: WalletOpt = None, password_file: PasswordFileOpt = None
+) -> None:
+    """Withdraw unbonded stake."""
+    amount = _signer(ctx, wallet, password_file).withdraw()
+    _out.print(f"withdrew {amount / _WAD:,.4f} WGT")
+
+
+def _scorer(
+    session: Session, protocol: Protocol, address: str, samples: int, device: str
+) -> BatchScorer:
+    cache = session.settings.data_dir / "models"
+    return BatchScorer(
+        protocol, session.store(), cache, address, rollout_samples=samples, device=device
+    )
+
+
+def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="one pass over the recent epochs, then stop")
+    ] = False,
+    rollout_samples: Annotated[
+        int,
+        typer.Option(
+            "--rollout-samples", min=0, help="traces per batch to re-score with the model"
+        ),
+    ] = 4,
+    device: Annotated[
+        str, typer.Option("--device", help="torch device for the rollout check")
+    ] = "cpu",
+    finalize_chunk: Annotated[
+        int, typer.Option("--finalize-chunk", min=1, help="finalize steps per transaction")
+    ] = 64,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Validate: score closed epochs, commit, reveal, finalize and claim, as a staked validator."""
+    session: Session = ctx.ensure_object(Session)
+    protocol = _signer(ctx, wallet, password_file)
+    sender = protocol.sender
+    assert isinstance(sender, TxSender)
+    gym = protocol.gym.address.lower()
+    root = session.settings.data_dir / "validator" / f"{protocol.deployment.chain_id}-{gym}"
+    state = ValidatorState(root / f"{sender.address.lower()}.db")
+    validator = Validator(
+        protocol,
+        _scorer(session, protocol, sender.address, rollout_samples, device),
+        state,
+        ValidatorConfig(finalize_chunk=finalize_chunk),
+    )
+    try:
+        validator.run(once=once)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("stopped; scores and salts are kept in " + str(state.path))
+    finally:
+        state.close()
+
+
+def _record(
+    protocol: Protocol, cid: str, data: bytes | None, *, epoch: int, miner: str, env: int
+) -> tuple[BatchRecord, str]:
+    binary = cid_to_bytes(cid)
+    for record in protocol.batches(epoch):
+        if record.cid == binary and record.miner == miner:
+            return record, f"on chain as batch {record.index} of epoch {epoch}"
+    sequence, model_id, count, version = 0, 0, 0, 1
+    if data is not None:
+        try:
+            h = parse_batch(data).header
+            sequence, model_id, count, version = (
+                h.sequence,
+                h.model.id,
+                h.task_count * h.group_size,
+                h.env_version,
+            )
+        except BatchFormatError:
+            pass
+    record = BatchRecord(epoch, 0, miner, env, version, sequence, count, model_id, binary, 0, "")
+    return record, "not on chain: checked against the header's own sequence, model and count"
+
+
+def verify_batch(  # noqa: PLR0917 - a Typer command: one parameter per option
+    ctx: typer.Context,
+    batch: Annotated[str, typer.Argument(help="a batch file, or the CID of a pinned batch")],
+    env: Annotated[int, typer.Option("--env", min=1, help="environment id")],
+    epoch: Annotated[int, typer.Option("--epoch", min=0, help="epoch of the batch")],
+    miner: Annotated[str, typer.Option("--miner", help="the miner's address")],
+    rollout_samples: Annotated[int, typer.Option("--rollout-samples", min=0)] = 4,
+    device: Annotated[str, typer.Option("--device")] = "cpu",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the validator's checks on one batch and print its score, each trace and any reason."""
+    session: Session = ctx.ensure_object(Session)
+    try:
+        miner = to_checksum_address(miner)
+    except ValueError:
+        raise UsageError(f"--miner {miner!r} is not an address") from None
+    protocol = session.protocol()
+    path = Path(batch)
+    data: bytes | None
+    reason = None
+    if path.is_file():
+        if path.stat().st_size > MAX_BATCH_BYTES:
+            data, reason = None, f"the batch file is over the cap of {MAX_BATCH_BYTES:,} bytes"
+        else:
+            data = path.read_bytes()
+        cid = compute_cid(data) if data is not None else "bafkqaaa"
+    elif batch.startswith(("baf", "Qm")):
+        cid, data = batch, None
+    else:
+        raise UsageError(f"{batch} is neither a file nor a CID")
+    scorer = _scorer(session, protocol, miner, rollout_samples, device)
+    record, where = _record(protocol, cid, data, epoch=epoch, miner=miner, env=env)
+    if data is None and reason is None:
+        data, reason = scorer.fetch(record)
+    seed = protocol.seed(epoch)
+    if seed is None:
+        raise ValidatorError(f"epoch {epoch} has no seed on chain yet: its tasks are not fixed")
+    sample_seed = protocol.seed(epoch + 1) or offline_sample_seed(record.cid)
+    verdict = score_batch(data, scorer.context(record, seed, sample_seed), reason)
+    _print(verdict, cid, where, as_json)
+
+
+def _print(verdict: BatchVerdict, cid: str, where: str, as_json: bool) -> None:
+    report: dict[str, Any] = {"cid": cid, "where": where, **verdict.to_json()}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    _out.print(f"batch {cid} ({where})")
+    _out.print(f"score {verdict.score} / 10000: {verdict.reason}")
+    if verdict.traces:
+        table = Table()
+        for col in ("task", "sample", "score", "reason", "rollout"):
+            table.add_column(col)
+        for t in verdict.traces:
+            rollout = (
+                "" if t.rollout is None else ("ok" if t.rollout["ok"] else t.rollout["reason"])
+            )
+            table.add_row(str(t.task), str(t.sample), f"{t.score:.2f}", t.reason[:60], rollout)
+        _out.print(table)
