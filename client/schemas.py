@@ -170,7 +170,8 @@ def encode_batch(doc: BatchDocument) -> bytes:
     ).encode()
 
 
-_STRUCTURAL = re.compile(rb'[\[\]{}"\\]')
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 MAX_DEPTH = 16
 
 
@@ -179,28 +180,17 @@ def _check_depth(data: bytes, limit: int = MAX_DEPTH) -> None:
 
     CPython's JSON decoder recurses per nesting level, and a deep enough
     document overflows the C stack and kills the process; a batch is never
-    legitimately more than a few levels deep.
+    legitimately more than a few levels deep. String literals are cut out and
+    everything but brackets deleted (both in C), so only the skeleton is walked.
     """
+    skeleton = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     depth = 0
-    in_string = False
-    skip_until = -1
-    for match in _STRUCTURAL.finditer(data):
-        pos = match.start()
-        if pos < skip_until:
-            continue
-        char = data[pos]
-        if in_string:
-            if char == 0x5C:  # backslash: the next character is escaped
-                skip_until = pos + 2
-            elif char == 0x22:
-                in_string = False
-        elif char == 0x22:
-            in_string = True
-        elif char in (0x5B, 0x7B):
+    for char in skeleton:
+        if char in (0x5B, 0x7B):
             depth += 1
             if depth > limit:
                 raise BatchFormatError(f"batch JSON is nested deeper than {limit} levels")
-        elif char in (0x5D, 0x7D):
+        else:
             depth -= 1
 
 

@@ -31,8 +31,8 @@ from eth_utils import keccak, to_checksum_address
 from client.contracts import BatchRecord
 from client.errors import WorldGymError
 from client.protocol_math import SCORE_SCALE
-from client.schemas import BatchDocument, BatchFormatError, parse_batch, task_index
-from gym import Environment, GymError
+from client.schemas import BatchDocument, BatchFormatError, Message, parse_batch, task_index
+from gym import Environment, GymError, Task
 from policy.rollout import RolloutCheck
 
 __all__ = [
@@ -161,15 +161,15 @@ def _header_problem(doc: BatchDocument, ctx: BatchContext) -> str | None:
 
 def _score_traces(doc: BatchDocument, ctx: BatchContext, env: Environment) -> BatchVerdict:
     h = doc.header
-    tasks = {}
+    derived: dict[int, tuple[Task, list[Message]]] = {}
     results: list[TraceResult] = []
     for number, trace in enumerate(doc.traces):
-        if trace.task not in tasks:
+        if trace.task not in derived:
             index = task_index(h.sequence, trace.task)
-            tasks[trace.task] = env.task(ctx.seed, h.env_id, h.env_version, h.miner, index)
-        task = tasks[trace.task]
-        prompt = [m.model_dump() for m in trace.prompt]
-        if prompt != env.prompt(task):
+            task = env.task(ctx.seed, h.env_id, h.env_version, h.miner, index)
+            derived[trace.task] = (task, [Message.model_validate(m) for m in env.prompt(task)])
+        task, prompt = derived[trace.task]
+        if trace.prompt != prompt:
             return _reject(
                 f"trace {number} (task {trace.task}) has a prompt that is not the derived task's"
             )
