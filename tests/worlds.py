@@ -16,6 +16,7 @@ from rich.console import Console
 from client.contracts import Protocol
 from client.messages import protocol_decoder
 from client.tx import TxSender
+from client.wallet import Keystore
 from deploy.devchain import DevChain
 from gym.environments import example_path
 from gym.loading import load_spec
@@ -25,7 +26,7 @@ from policy.checkpoint import ModelHandle, register_checkpoint
 from policy.hf import TransformersPolicy
 from storage import ContentStore, StoreSettings, open_store
 
-__all__ = ["World", "make_world", "signing_account"]
+__all__ = ["World", "make_world", "signing_account", "write_config"]
 
 
 @dataclass
@@ -83,3 +84,18 @@ def make_world(chain: DevChain, model_dir: Path, root: Path, env: str = "arithme
     env_id = chain.register_environment_as(chain.accounts[1], spec_cid)
     account, sender, protocol = signing_account(chain)
     return World(chain, store, model, env_id, account, protocol, sender, root)
+
+
+def write_config(world: World, anvil_url: str, password: str) -> Path:
+    """A config file for the real CLI on ``world``'s chain, with the miner key in its keystore."""
+    root: Path = world.root
+    manifest = root / "manifest.json"
+    world.chain.deployment.save(manifest)
+    config: Path = root / "config.toml"
+    config.write_text(
+        f'data_dir = "{root / "data"}"\nnetwork = "test"\n'
+        f'[networks.test]\nrpc_url = "{anvil_url}"\nchain_id = {world.chain.deployment.chain_id}\n'
+        f'manifest = "{manifest}"\n[storage]\npath = "{root / "store"}"\n'
+    )
+    Keystore(root / "data" / "keystore").import_key(world.account.key, password, light_kdf=True)
+    return config

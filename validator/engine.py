@@ -17,6 +17,7 @@ from pathlib import Path
 from eth_utils import keccak, to_checksum_address
 
 from client.contracts import BatchRecord, Protocol
+from client.errors import WorldGymError
 from client.schemas import MAX_BATCH_BYTES, BatchDocument
 from gym import Environment, load_environment
 from gym.registry import resolve
@@ -152,10 +153,12 @@ class BatchScorer:
 
     def context(self, record: BatchRecord, seed: bytes, sample_seed: bytes) -> BatchContext:
         """What the validator knows about ``record`` independently of the batch."""
-        try:
-            checkpoint: str | None = self.checkpoint(record.model_id)
-        except Exception as exc:  # the contract only accepts registered models
-            raise ValidatorError(f"cannot read model {record.model_id}: {exc}") from None
+        checkpoint: str | None = None
+        if record.model_id:  # 0 only offline, for a document that names no model
+            try:
+                checkpoint = self.checkpoint(record.model_id)
+            except WorldGymError as exc:  # the contract only accepts registered models
+                raise ValidatorError(f"cannot read model {record.model_id}: {exc}") from None
         rollout = self._rollout if self.rollout_samples > 0 else None
         return BatchContext(
             record=record,

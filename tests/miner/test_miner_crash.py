@@ -22,11 +22,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 from web3.exceptions import TransactionNotFound
-from worlds import World
+from worlds import World, write_config
 
 from client.cli import app
 from client.session import Session
-from client.wallet import Keystore
 from deploy.anvil import AnvilProcess
 from miner.cli import spool_dir
 from storage import cid_from_bytes
@@ -34,20 +33,6 @@ from storage import cid_from_bytes
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
 _PASSWORD = "correct horse battery staple"
-
-
-def _config(world: World, anvil_url: str) -> Path:
-    root: Path = world.root
-    manifest = root / "manifest.json"
-    world.chain.deployment.save(manifest)
-    config: Path = root / "config.toml"
-    config.write_text(
-        f'data_dir = "{root / "data"}"\nnetwork = "test"\n'
-        f'[networks.test]\nrpc_url = "{anvil_url}"\nchain_id = {world.chain.deployment.chain_id}\n'
-        f'manifest = "{manifest}"\n[storage]\npath = "{root / "store"}"\n'
-    )
-    Keystore(root / "data" / "keystore").import_key(world.account.key, _PASSWORD, light_kdf=True)
-    return config
 
 
 def _mine(config: Path, env_id: int) -> subprocess.Popen[bytes]:
@@ -77,7 +62,7 @@ def test_killed_mid_submission_lands_exactly_once(
     world: World, anvil: AnvilProcess, while_down: str
 ) -> None:
     rpc = world.chain.w3.provider.make_request
-    config = _config(world, anvil.url)
+    config = write_config(world, anvil.url, _PASSWORD)
     epoch = world.chain.current_epoch()
     world.chain.as_account(world.chain.deployer).poke_seed(
         epoch
