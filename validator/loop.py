@@ -23,9 +23,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from client.contracts import Protocol, Stage, Window
+from client.errors import ChainError
 from client.protocol_math import commitment, pack_scores
+from storage.errors import StorageError
 from validator.engine import BatchScorer, sample_seed_for
-from validator.errors import StateError
+from validator.errors import StateError, ValidatorError
 from validator.state import EpochRecord, EpochState, ValidatorState
 
 __all__ = ["Validator", "ValidatorConfig"]
@@ -69,7 +71,12 @@ class Validator:
         done: list[str] = []
         current = self.protocol.current_epoch()
         for epoch in range(max(0, current - self.config.lookback_epochs), current):
-            done.extend(self._epoch_step(epoch))
+            try:
+                done.extend(self._epoch_step(epoch))
+            except (ChainError, StorageError, ValidatorError) as exc:
+                # One epoch's trouble (a revert, an outage) must not stop the others; the
+                # next step retries whatever is still possible in its window.
+                done.append(f"epoch {epoch}: {exc}")
         if self.config.claim and self.protocol.claimable(self.address) > 0:
             amount = self.protocol.claim()
             done.append(f"claimed {amount / 10**18:,.4f} WGT")
