@@ -1,52 +1,53 @@
 """Blocks as files: crash-safe publication (temp file, fsync, rename) and reads.
 
 :class:`BlockWriter` receives the blocks of one put in DAG order (children
-before parents, the root last). Each is written to a temporary file beside
-its final name by one worker thread, so hashing the next chunk (which
-releases the GIL) overlaps with the file system work of the previous one.
-Publication keeps the order:
+before parents, the root last). Every block but the last is handed to a
+writer thread, so hashing the next chunk (which releases the GIL) overlaps
+with the file system work of the previous ones. A writer creates a temp file
+beside the block's final name (``O_CREAT | O_EXCL``, a name no other writer
+uses), writes the block, fsyncs it (``fsync=True``), closes it and renames it
+to its name. The last block (the root) is held back until :meth:`flush`:
 
-* ``fsync=False``: the worker renames each block to its CID as soon as it is
-  written;
-* ``fsync=True``: blocks are published in batches: every temp file of the
-  batch is fsync'ed (in parallel, so the file system can commit them
-  together), then renamed in order, then their directories are fsync'ed.
+* every other block is published first (written, fsync'ed, renamed);
+* ``fsync=True``: the directories those renames went into are fsync'ed, once
+  each and in parallel;
+* then the root is written, fsync'ed and renamed, and its directory fsync'ed.
 
-Either way a name only ever holds a complete block, and a root is never
-visible before the blocks under it.
+So a name only ever holds a complete block (its bytes are durable before
+the rename that names it), a root is never visible before the blocks under
+it, and with ``fsync=True`` a root that survives a crash has every block
+under it on disk, and everything a put stored is durable once it returns.
+Blocks of an unfinished put that were already renamed stay: they are
+complete, and the same put run again skips them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 __all__ = ["TMP_PREFIX", "BlockWriter", "fsync_dir", "read_file_into"]
 
 TMP_PREFIX = ".tmp-"
-_BATCH_BYTES = 8 * 1024 * 1024  # a batch is published while the next one is written
-_BATCH_FILES = 64
-_MAX_BATCHES = 2  # sealed batches waiting for the publisher (bounds open files)
-_MAX_IN_FLIGHT = 16  # blocks queued for the writers (bounds memory to ~4 MiB)
-_WRITERS = 3
-_FSYNC_THREADS = 8
+_MAX_SEEN = 65536  # names remembered to skip repeated blocks of one put (~4 MiB)
+# Writers spend much of their time waiting: for the journal before a create or a rename
+# (while another process's fsync commits it) and, with fsync, for the disk, which commits
+# the blocks of concurrent fsyncs together. So there are more writers than cores.
+_WRITERS = 4
+_WRITERS_FSYNC = 16
+_MAX_IN_FLIGHT = 32  # blocks queued for the writers (bounds memory to ~8 MiB)
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_MODE = 0o600
+
+Pieces = Sequence[bytes | memoryview]
 
 
-@dataclass(slots=True)
-class _Written:
-    fd: int | None  # open until fsync'ed (durable mode)
-    tmp: str
-    final: Path
-    published: bool = False
-
-
-def fsync_dir(path: Path) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """fsync a directory, so that renames into it survive a power loss."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -77,162 +78,134 @@ def read_file_into(path: Path, target: memoryview) -> int:
 class BlockWriter:
     """Publishes the blocks of one put; call :meth:`flush` at the end, :meth:`abort` on error.
 
-    Three stages run at once: the caller hashes (the DAG builder), writer
-    threads write temp files, and one publisher thread takes sealed batches in
-    order, fsyncs them (durable mode) and renames their blocks in order.
+    ``path_of(key)`` is the final path of the block named ``key``; its
+    directory is created when missing. One writer serves one put (one thread).
     """
 
-    def __init__(self, path_of: Callable[[str], Path], *, fsync: bool) -> None:
+    def __init__(self, path_of: Callable[[str], str], *, fsync: bool) -> None:
         self._path_of = path_of
         self._fsync = fsync
-        self._writers: ThreadPoolExecutor | None = None
-        self._publisher: ThreadPoolExecutor | None = None
-        self._syncer: ThreadPoolExecutor | None = None
-        self._batch: list[Future[_Written] | _Written] = []
-        self._batch_bytes = 0
-        self._publishing: list[Future[None]] = []
-        self._unpublished: set[str] = set()
-        self._made_dirs: set[Path] = set()
+        self._token = f"{os.getpid():x}-{secrets.token_hex(4)}"
+        self._serial = itertools.count()
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: list[Future[str]] = []
+        self._held: tuple[str, Pieces] | None = None
+        self._seen: set[str] = set()
+        self._dirs: set[str] = set()  # directories renamed into (fsync'ed by flush)
 
-    def add(self, key: str, pieces: Sequence[bytes | memoryview]) -> None:
-        """Write the block named ``key`` (its pieces must stay unchanged until flush)."""
-        if key in self._unpublished:
+    def add(self, key: str, pieces: Pieces) -> None:
+        """Store the block named ``key`` (its pieces must stay unchanged until flush)."""
+        if key in self._seen:
             return
+        if len(self._seen) >= _MAX_SEEN:
+            self._seen.clear()  # only an optimisation: a repeated block is written again
+        self._seen.add(key)
         final = self._path_of(key)
-        if final.exists():
-            return  # content-addressed: the same name always holds the same bytes
-        self._unpublished.add(key)
-        self._batch_bytes += sum(len(piece) for piece in pieces)
-        if self._writers is None and not self._batch and not self._publishing:
-            self._batch.append(self._write(final, pieces))  # a one-block put: no threads
-        else:
-            if self._writers is None:
-                self._writers = ThreadPoolExecutor(_WRITERS, thread_name_prefix="storage-write")
-            self._batch.append(self._writers.submit(self._write, final, pieces))
-            _wait_oldest(self._batch, _MAX_IN_FLIGHT)
-        if self._batch_bytes >= _BATCH_BYTES or len(self._batch) >= _BATCH_FILES:
-            self._seal()
-
-    def _write(self, final: Path, pieces: Sequence[bytes | memoryview]) -> _Written:
-        directory = final.parent
-        if directory not in self._made_dirs:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(directory)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=directory)
-        try:
-            for piece in pieces:
-                view = memoryview(piece)
-                while view:
-                    view = view[os.write(fd, view) :]
-            if not self._fsync:
-                os.close(fd)
-                return _Written(None, tmp, final)
-        except BaseException:
-            _discard([_Written(fd, tmp, final)])
-            raise
-        return _Written(fd, tmp, final)
-
-    def _seal(self) -> None:
-        """Hand the current batch to the publisher (or publish it here if nothing is running)."""
-        batch, self._batch, self._batch_bytes = self._batch, [], 0
-        if not batch:
-            return
-        if self._publisher is None and not any(isinstance(item, Future) for item in batch):
-            self._publish(batch)  # a one-block put: no threads
-            return
-        if self._publisher is None:
-            self._publisher = ThreadPoolExecutor(1, thread_name_prefix="storage-publish")
-        self._publishing.append(self._publisher.submit(self._publish, batch))
-        _wait_oldest(self._publishing, _MAX_BATCHES)
-
-    def _sync_all(self, fsync: Callable[[Any], None], targets: Sequence[Any]) -> None:
-        """fsync every target, in parallel when there are several."""
-        if len(targets) <= 1:
-            for target in targets:
-                fsync(target)
-            return
-        if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(_FSYNC_THREADS, thread_name_prefix="storage-fsync")
-        list(self._syncer.map(fsync, targets))
-
-    def _publish(self, batch: list[Future[_Written] | _Written]) -> None:
-        written = _collect(batch, strict=True)
-        try:
+        if os.path.exists(final):
+            # Content-addressed: the same name always holds the same bytes. Another put may
+            # have just renamed it there, so its directory is fsync'ed with ours.
             if self._fsync:
-                self._sync_all(os.fsync, [block.fd for block in written])
-            for block in written:
-                if block.fd is not None:
-                    os.close(block.fd)
-                    block.fd = None
-                os.replace(block.tmp, block.final)
-                block.published = True
+                self._dirs.add(os.path.dirname(final))
+            return
+        if self._held is not None:
+            self._submit(*self._held)
+        self._held = (final, pieces)
+
+    def _submit(self, final: str, pieces: Pieces) -> None:
+        if self._pool is None:
+            workers = _WRITERS_FSYNC if self._fsync else _WRITERS
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="storage-write")
+        self._running.append(self._pool.submit(self._publish, final, pieces))
+        if len(self._running) > _MAX_IN_FLIGHT:
+            self._reap(wait_for=len(self._running) - _MAX_IN_FLIGHT)
+
+    def _reap(self, wait_for: int) -> None:
+        """Wait for the oldest ``wait_for`` writes; keep their directories; raise their error."""
+        done, self._running = self._running[:wait_for], self._running[wait_for:]
+        self._dirs.update(_results(done))
+
+    def _publish(self, final: str, pieces: Pieces) -> str:
+        """Write a block to a temp file, fsync it (durable mode), rename it; its directory."""
+        directory = os.path.dirname(final)
+        tmp = self._create(directory)
+        try:
+            fd = tmp[0]
+            try:
+                for piece in pieces:
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                if self._fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp[1], final)
         except BaseException:
-            _discard(written)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp[1])
             raise
-        if self._fsync:
-            self._sync_all(fsync_dir, sorted({block.final.parent for block in written}))
-        self._unpublished.difference_update(block.final.name for block in written)
+        return directory
+
+    def _create(self, directory: str) -> tuple[int, str]:
+        """Open a new temp file in ``directory`` (made if missing): ``(fd, path)``."""
+        for _ in range(100):
+            path = f"{directory}/{TMP_PREFIX}{self._token}-{next(self._serial)}"
+            try:
+                return os.open(path, _FLAGS, _MODE), path
+            except FileNotFoundError:
+                os.makedirs(directory, exist_ok=True)
+            except FileExistsError:
+                continue  # left by a killed writer whose pid and token were the same
+        raise FileExistsError(f"cannot create a temp file in {directory}")
 
     def flush(self) -> None:
-        """Publish every block added so far; raise the first error of any stage."""
-        self._seal()
-        publishing, self._publishing = self._publishing, []
-        failure: BaseException | None = None
-        for future in publishing:  # wait for all, in order, before raising
-            try:
-                future.result()
-            except BaseException as exc:
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+        """Publish every block added so far, the last one (the root) after all others."""
+        self._reap(wait_for=len(self._running))
+        if self._fsync and self._dirs:
+            self._sync_dirs(sorted(self._dirs))
+        if self._held is not None:
+            final, pieces = self._held
+            self._held = None
+            directory = self._publish(final, pieces)
+            if self._fsync:
+                fsync_dir(directory)
+        self._dirs.clear()
+
+    def _sync_dirs(self, directories: list[str]) -> None:
+        if len(directories) == 1 or self._pool is None:
+            for directory in directories:
+                fsync_dir(directory)
+            return
+        list(self._pool.map(fsync_dir, directories))
 
     def abort(self) -> None:
-        """Drop every block not yet published (after an error, which the caller raises)."""
-        for future in self._publishing:
-            future.exception()  # a failed batch discarded its own temp files
-        self._publishing = []
-        _discard(_collect(self._batch, strict=False))
-        self._batch = []
+        """Stop after an error (which the caller raises): the root is never published.
+
+        Writes already running finish (their blocks are complete); each failed
+        write removed its own temp file.
+        """
+        self._held = None
+        running, self._running = self._running, []
+        for future in running:
+            future.exception()
         self.close()
 
     def close(self) -> None:
         """Stop the threads."""
-        for executor in (self._writers, self._publisher, self._syncer):
-            if executor is not None:
-                executor.shutdown(wait=True)
-        self._writers = self._publisher = self._syncer = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
-def _wait_oldest(items: Sequence[Future[Any] | Any], limit: int) -> None:
-    """Block until at most ``limit`` of the futures in ``items`` are still running."""
-    running = [item for item in items if isinstance(item, Future) and not item.done()]
-    for future in running[: max(0, len(running) - limit)]:
-        future.exception()  # wait; errors are raised where the results are collected
-
-
-def _collect(batch: list[Future[_Written] | _Written], *, strict: bool) -> list[_Written]:
-    """The results of a batch's writes; with ``strict``, discard them all and raise on error."""
-    written: list[_Written] = []
+def _results(futures: Iterable[Future[str]]) -> list[str]:
+    """Every future's result, in order; after waiting for all, raise the first error."""
+    results: list[str] = []
     failure: BaseException | None = None
-    for item in batch:
+    for future in futures:
         try:
-            written.append(item.result() if isinstance(item, Future) else item)
-        except BaseException as exc:  # every write must be collected before raising
+            results.append(future.result())
+        except BaseException as exc:  # every write must finish before raising
             failure = failure or exc
-    if failure is not None and strict:
-        _discard(written)
+    if failure is not None:
         raise failure
-    return written
-
-
-def _discard(blocks: list[_Written]) -> None:
-    """Close and delete the temp files of blocks that were not published."""
-    for block in blocks:
-        if block.published:
-            continue
-        if block.fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(block.fd)
-            block.fd = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(block.tmp)
+    return results

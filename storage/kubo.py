@@ -285,8 +285,19 @@ class KuboStore(ContentStore):
         return any(Cid.parse(key).to_v1() == cid.to_v1() for key in keys)
 
     def pins(self) -> list[str]:
+        """Recursively pinned roots, as canonical CID strings (``Qm...`` or base32 ``b...``).
+
+        Daemons list keys in their own base (go-ipfs before 0.5 writes CIDv1 in
+        base58btc, ``zdj7...``), so each key is parsed and written canonically.
+        """
         answer = self._json(self._post("pin/ls", {"type": "recursive"}), "pin/ls")
-        return sorted((answer.get("Keys") or {}).keys())
+        keys = answer.get("Keys") or {}
+        try:
+            return sorted(str(Cid.parse(str(key))) for key in keys)
+        except ValueError as exc:
+            raise BackendError(
+                f"Kubo's pin/ls answer lists a key that is not a CID: {exc}"
+            ) from None
 
     def version(self) -> dict[str, Any]:
         """The daemon's ``/api/v0/version`` answer (Version, Commit, Repo, System, Golang)."""

@@ -10,13 +10,15 @@ Layout under the store's root::
 
 Writing (:mod:`storage.blockfiles`): a block goes to a temporary file in its
 shard, is fsync'ed (``fsync=True``, the default) and only then renamed to its
-CID, blocks of one put in DAG order with the root last; the shard
-directories are fsync'ed after the renames. So a crash at any point never
-leaves a partial block under a valid name, and a root is never visible
-before the blocks under it. Concurrent writers (threads or processes) are
-safe: temporary names are unique, a rename is atomic, and two writers of one
-block write the same bytes. :meth:`LocalStore.check` verifies every block and
-clears temp files a killed writer left.
+CID; the root of a put is renamed last, after the shard directories of all
+the other blocks were fsync'ed, and its own directory is fsync'ed before the
+put returns. So a crash at any point never leaves a partial block under a
+valid name, a root is never visible (nor, after a crash, present) without
+the blocks under it, and a put that returned is durable. Concurrent writers
+(threads or processes) are safe: temporary names are unique, a rename is
+atomic, and two writers of one block write the same bytes.
+:meth:`LocalStore.check` verifies every block and clears temp files a killed
+writer left.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from storage.unixfs import ImportOptions, Source, import_content
 __all__ = ["LocalStore", "StoreReport"]
 
 _STALE_TMP_S = 3600.0
+
+
+def _shard_and_name(key: str) -> str:
+    """``<shard>/<key>``: the shard is the two characters before the key's last one."""
+    return f"{key[-3:-1]}/{key}"
 
 
 def _block_key(cid: Cid) -> str:
@@ -93,7 +100,7 @@ class LocalStore(ContentStore):
         return self.root / "pins"
 
     def _block_path(self, key: str) -> Path:
-        return self._blocks / key[-3:-1] / key
+        return self._blocks / _shard_and_name(key)
 
     def block_path(self, cid: str | Cid) -> Path:
         """Where the block ``cid`` is (or would be) stored."""
@@ -102,7 +109,8 @@ class LocalStore(ContentStore):
     # -- primitives ----------------------------------------------------------------------
 
     def _put(self, source: Source, options: ImportOptions, *, pin: bool) -> Cid:
-        writer = BlockWriter(self._block_path, fsync=self.fsync)
+        blocks = str(self._blocks)
+        writer = BlockWriter(lambda key: f"{blocks}/{_shard_and_name(key)}", fsync=self.fsync)
         try:
             result = import_content(source, options, lambda c, p: writer.add(_block_key(c), p))
             writer.flush()

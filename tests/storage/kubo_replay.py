@@ -24,7 +24,7 @@ __all__ = ["Exchange", "RecordingTransport", "ReplayTransport", "load_exchanges"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Request parameters that identify an exchange when recording.
-_MATCH_KEYS = ("arg", "type", "offline", "cid-version", "raw-leaves", "chunker", "hash", "pin")
+_MATCH_KEYS = ("arg", "type", "offline", "cid-version", "raw-leaves", "chunker", "hash")
 
 
 @dataclass

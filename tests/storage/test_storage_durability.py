@@ -22,11 +22,26 @@ CHUNK = 256 * 1024
 
 # The child writes `count` distinct chunks as one put; after `announce` chunks it says
 # "mid" and slows down, so the parent can kill it with blocks published *and* pending.
+# With `stall` > 0, its `stall`-th os.write writes half a block, says "mid" and hangs:
+# the kill then lands in the middle of writing a block.
 _WRITER = """
-import hashlib, sys, time
+import hashlib, os, sys, time
 from storage import LocalStore
 
 root, count, announce, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+stall = int(sys.argv[5])
+real_write, calls = os.write, [0]
+
+def stalling_write(fd, data):
+    calls[0] += 1
+    if calls[0] == stall:
+        real_write(fd, bytes(data[: len(data) // 2]))
+        print("mid", flush=True)
+        time.sleep(60)
+    return real_write(fd, data)
+
+if stall:
+    os.write = stalling_write
 
 def chunks():
     for i in range(count):
@@ -46,9 +61,12 @@ def _content(count: int) -> bytes:
     )
 
 
-def _spawn(root: Path, count: int, announce: int, delay: float) -> subprocess.Popen[str]:
+def _spawn(
+    root: Path, count: int, announce: int, delay: float, stall: int = 0
+) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     args = [sys.executable, "-c", _WRITER, str(root), str(count), str(announce), str(delay)]
+    args.append(str(stall))
     return subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -61,8 +79,8 @@ def _kill(child: subprocess.Popen[str]) -> None:
 
 def test_sigkill_in_the_middle_of_a_put_leaves_the_store_valid(tmp_path: Path) -> None:
     root = tmp_path / "store"
-    count = 200  # 50 MiB: the first 32 MiB batch is published before "mid"
-    child = _spawn(root, count, announce=150, delay=0.05)
+    count = 200  # 50 MiB; killed while its 150th block is half written
+    child = _spawn(root, count, announce=count, delay=0.0, stall=150)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "mid"
     time.sleep(0.2)
@@ -72,8 +90,8 @@ def test_sigkill_in_the_middle_of_a_put_leaves_the_store_valid(tmp_path: Path) -
     store = LocalStore(root)
     report = store.check()
     assert report.valid, report
-    assert report.blocks_ok >= 128  # the published batch
-    assert report.temp_files  # the batch being written when it died
+    assert report.blocks_ok >= 120  # published before it died
+    assert report.temp_files  # the half-written block, under a temp name only
     data = _content(count)
     expected = compute_cid(data)
     assert not store.has(expected)  # the root is written last

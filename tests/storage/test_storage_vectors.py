@@ -35,7 +35,8 @@ VECTORS = load_vectors()
 def _param(vector: Vector) -> object:
     marks = [pytest.mark.slow] if vector.slow else []
     if vector.recipe["kind"] == "go_random" and go_rng_source() is None:
-        marks.append(pytest.mark.skip(reason="needs Go's math/rand source (golang-1.19-src)"))
+        reason = "needs Go's math/rand source (golang-1.19-src: `make sysdeps` as root)"
+        marks.append(pytest.mark.skip(reason=reason))
     return pytest.param(vector, id=vector.name, marks=marks)
 
 
