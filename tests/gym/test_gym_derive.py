@@ -48,6 +48,7 @@ GOLDEN_TASKS = {
     "logic": ["43f0be20cd31ac42", "ec10bee37a259197", "c5e86e8ebcd137ab"],
     "mixed": ["6af9053c1bf1fa65", "5a2c5df0729ae1e8", "7130eea106be943f"],
     "puzzle": ["fe4d4c7ed466b7fd", "106ec5f973a645e0", "3dea9c254e10476a"],
+    "sums": ["63d467d4df53c7b2", "7447e57f1dbd2196", "9b73950b91b3e44d"],
     "words": ["600a568167d5720b", "4a29b548158582f0", "07bee6e13c6d3b09"],
 }
 

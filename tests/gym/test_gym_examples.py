@@ -48,6 +48,7 @@ RIGHT: dict[str, Callable[[Task], str]] = {
     "code": lambda t: f"```python\n{t.answer}```",
     "words": lambda t: _tagged(str(t.answer)),
     "mixed": lambda t: _tagged(str(t.answer)),
+    "sums": lambda t: _tagged(str(t.answer)),
 }
 WRONG: dict[str, Callable[[Task], str]] = {
     "arithmetic": lambda t: _tagged(_other_number(t)),
@@ -59,6 +60,7 @@ WRONG: dict[str, Callable[[Task], str]] = {
     ),
     "words": lambda t: _tagged(str(t.answer)[::-1] + "s"),
     "mixed": lambda t: _tagged(_mixed_wrong(t)),
+    "sums": lambda t: _tagged(str(int(t.answer) + 1)),
 }
 
 
