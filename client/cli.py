@@ -20,6 +20,7 @@ from deploy.deploy_cli import deploy as deploy_command
 from gym import cli as gym_cli
 from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
 from miner import cli as miner_cli
+from refinery import cli as refinery_cli
 from storage import cli as storage_cli
 from validator import cli as validator_cli
 
@@ -54,6 +55,9 @@ app.add_typer(gym_cli.app, name="env")
 app.add_typer(storage_cli.app, name="storage")
 app.add_typer(miner_cli.app, name="mine")
 app.command("claim")(miner_cli.claim)
+app.command("refine")(refinery_cli.refine)
+app.add_typer(refinery_cli.model_app, name="model")
+app.add_typer(refinery_cli.dataset_app, name="dataset")
 for _command in (
     validator_cli.stake,
     validator_cli.unstake,

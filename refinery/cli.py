@@ -1,0 +1,276 @@
+"""``worldgym refine``, ``worldgym model list|show|register`` and ``worldgym dataset export``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from client.contracts import Protocol
+from client.errors import WorldGymError
+from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
+from refinery.config import parse_config
+from refinery.curve import CURVE_NAME
+from refinery.dataset import ExportFormat, dataset_rows, write_rows
+from refinery.errors import RefineryError
+from refinery.lineage import describe_model, lineage
+from refinery.runs import refinery_root
+from refinery.schedule import parse_interval, run_every
+from refinery.selection import SelectionConfig, select
+from refinery.service import RefineConfig, Refinery, RunOutcome
+from refinery.sources import LedgerReader, finalized_epochs
+
+__all__ = ["dataset_app", "model_app", "refine", "session_root"]
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+model_app = typer.Typer(help="Registered models and their lineage.", no_args_is_help=True)
+dataset_app = typer.Typer(help="Verified traces as a dataset.", no_args_is_help=True)
+
+EpochsOpt = Annotated[
+    str | None, typer.Option("--epochs", help="epochs A:B (both included), e.g. 4:9")
+]
+JobOpt = Annotated[
+    Path | None,
+    typer.Option("--job", help="TOML with [selection], [train], [eval], gate_margin, ..."),
+]
+
+
+def session_root(session: Session) -> Path:
+    """The refinery's working directory for the session's deployment."""
+    deployment = session.deployment()
+    return refinery_root(
+        session.settings.data_dir, deployment.chain_id, deployment.addresses.worldgym
+    )
+
+
+def parse_epochs(text: str) -> list[int]:
+    """``A:B`` -> [A, ..., B]; ``A`` -> [A]."""
+    first, _, last = text.partition(":")
+    try:
+        a, b = int(first), int(last or first)
+    except ValueError:
+        raise RefineryError(f"--epochs {text!r}: write A:B with whole numbers, e.g. 4:9") from None
+    if a < 0 or b < a:
+        raise RefineryError(f"--epochs {text!r}: need 0 <= A <= B")
+    if b - a >= 10_000:
+        raise RefineryError(f"--epochs {text!r} spans over 10,000 epochs; narrow it")
+    return list(range(a, b + 1))
+
+
+def load_job(path: Path | None) -> RefineConfig:
+    """The job settings from a TOML file (defaults when None)."""
+    if path is None:
+        return RefineConfig()
+    try:
+        values = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise RefineryError(f"cannot read the job file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RefineryError(f"the job file {path} is not valid TOML: {exc}") from None
+    return parse_config(RefineConfig, values)
+
+
+def _report(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        plan = outcome.plan
+        typer.echo(
+            json.dumps(
+                {
+                    "run": plan.key if plan else None,
+                    "parent": plan.parent_id if plan else None,
+                    "epochs": list(plan.epochs) if plan else [],
+                    "stage": outcome.stage.value if outcome.stage else None,
+                    "model_id": outcome.model_id,
+                    "message": outcome.message,
+                    "metrics": outcome.state.get("metrics"),
+                    "dataset_cid": outcome.state.get("dataset_cid"),
+                },
+                indent=2,
+            )
+        )
+    else:
+        _out.print(outcome.message)
+
+
+def refine(  # noqa: PLR0917 - a Typer command: one parameter per option
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="one run, then exit (the default)")] = False,
+    every: Annotated[
+        str | None, typer.Option("--every", help="run now and then every interval: 30m, 1h, 1d")
+    ] = None,
+    epochs: EpochsOpt = None,
+    job: JobOpt = None,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train the latest model on the top verified traces of finalized epochs; publish if better."""
+    if once and every:
+        raise RefineryError("pass --once or --every, not both")
+    session: Session = ctx.ensure_object(Session)
+    config = load_job(job)
+    chosen = parse_epochs(epochs) if epochs else None
+    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    root = session_root(session)
+
+    def one_run() -> None:
+        with Progress(console=_err, transient=True) as progress:
+            refinery = Refinery(
+                protocol, session.store(), root, config, log=_err.log, progress=progress
+            )
+            outcome = refinery.run_once(chosen)
+        _report(outcome, as_json)
+        if (root / CURVE_NAME).exists() and not as_json:
+            _out.print(f"learning curve: {root / CURVE_NAME}")
+
+    if every is None:
+        one_run()
+        return
+    seconds = parse_interval(every)
+    _err.print(f"refining every {every} ({seconds:g} s); Ctrl-C stops")
+
+    def on_error(exc: WorldGymError) -> None:
+        _err.print(f"run failed: {exc}; it resumes at the next tick")
+
+    run_every(one_run, seconds, on_error=on_error)
+
+
+# ─── models ──────────────────────────────────────────────────────────────────
+
+
+def _readonly(ctx: typer.Context) -> tuple[Session, Protocol]:
+    session: Session = ctx.find_object(Session) or Session()
+    return session, session.protocol()
+
+
+@model_app.command("list")
+def model_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Every registered model: parent, block, checkpoint, traces trained on, pass@1."""
+    session, protocol = _readonly(ctx)
+    store, root = session.store(), session_root(session)
+    latest = protocol.latest_model_id()
+    rows = [describe_model(protocol, store, root, i) for i in range(1, latest + 1)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{latest} models (miners follow {latest or '-'})")
+    for column in ("id", "parent", "block", "traces", "pass@1", "checkpoint"):
+        table.add_column(column)
+    for r in rows:
+        dataset = r.get("dataset_summary") or {}
+        metrics = r.get("metrics")
+        score = f"{metrics['pass_at_1']['candidate']:.3f}" if metrics else "-"
+        table.add_row(
+            str(r["id"]), str(r["parent"] or "-"), str(r["block"]),
+            str(dataset.get("traces", "-")), score, r["checkpoint"],
+        )  # fmt: skip
+    _out.print(table)
+
+
+@model_app.command("show")
+def model_show(
+    ctx: typer.Context,
+    model_id: Annotated[int, typer.Argument(min=1, help="model id")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A model, its lineage back to the base model, its dataset and its metrics."""
+    session, protocol = _readonly(ctx)
+    store = session.store()
+    root = session_root(session)
+    report = describe_model(protocol, store, root, model_id)
+    report["lineage"] = lineage(protocol, model_id)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    _out.print(f"[bold]model {model_id}[/]  parent {report['parent'] or '- (base model)'}")
+    _out.print(f"  lineage     {' <- '.join(str(i) for i in report['lineage'])}")
+    for label, key in (
+        ("registrar", "registrar"), ("block", "block"), ("checkpoint", "checkpoint"),
+        ("dataset", "dataset"), ("metrics", "metrics_digest"),
+    ):  # fmt: skip
+        _out.print(f"  {label:<11} {report[key] or '-'}")
+    dataset = report.get("dataset_summary")
+    if dataset:
+        _out.print(
+            f"  trained on  {dataset['traces']} traces from epochs {dataset['epochs']} "
+            f"({dataset['batches_used']}/{dataset['batches']} batches; per env "
+            f"{dataset['per_environment']})"
+        )
+    metrics = report.get("metrics")
+    if metrics:
+        p = metrics["pass_at_1"]
+        _out.print(f"  pass@1      {p['parent']:.3f} (parent) -> {p['candidate']:.3f}")
+    for note in report["notes"]:
+        _out.print(f"  note        {note}")
+
+
+@model_app.command("register")
+def model_register(
+    ctx: typer.Context,
+    model_dir: Annotated[Path, typer.Argument(help="a checkpoint directory (safetensors)")],
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pin a checkpoint and register it as a base model (needs the refinery role)."""
+    from policy.checkpoint import register_checkpoint
+
+    session: Session = ctx.ensure_object(Session)
+    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    handle = register_checkpoint(protocol, session.store(), model_dir)
+    if as_json:
+        typer.echo(json.dumps({"model_id": handle.id, "checkpoint": handle.cid}))
+    else:
+        _out.print(f"registered model {handle.id} (checkpoint {handle.cid})")
+
+
+# ─── datasets ────────────────────────────────────────────────────────────────
+
+
+@dataset_app.command("export")
+def dataset_export(  # noqa: PLR0917 - a Typer command: one parameter per option
+    ctx: typer.Context,
+    epochs: Annotated[str, typer.Option("--epochs", help="epochs A:B (both included)")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
+    min_consensus: Annotated[
+        int, typer.Option("--min-consensus", min=0, max=10_000, help="batch floor, bps")
+    ] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verified-correct, deduplicated traces of finalized epochs as a Hugging Face dataset file."""
+    if fmt not in ("jsonl", "parquet"):
+        raise RefineryError(f"--format {fmt!r}: use jsonl or parquet")
+    session, protocol = _readonly(ctx)
+    wanted = parse_epochs(epochs)
+    done = finalized_epochs(protocol, wanted)
+    skipped = [e for e in wanted if e not in set(done)]
+    reader = LedgerReader(protocol, session.store(), session_root(session) / "models")
+    ledger = reader.read(done, min_consensus_bps=min_consensus)
+    config = SelectionConfig(min_consensus_bps=min_consensus, max_traces=None, max_per_miner=None)
+    rows = dataset_rows(select(ledger, config))
+    path = out or Path(f"worldgym-epochs-{wanted[0]}-{wanted[-1]}.{fmt}")
+    fmt_checked: ExportFormat = "jsonl" if fmt == "jsonl" else "parquet"
+    write_rows(rows, path, fmt_checked)
+    summary: dict[str, Any] = {
+        "path": str(path),
+        "rows": len(rows),
+        "epochs": done,
+        "not_finalized": skipped,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _out.print(f"wrote {len(rows)} traces from epochs {done} to {path}")
+    if skipped:
+        _err.print(f"skipped epochs not finalized: {skipped}")
+    loader = "json" if fmt_checked == "jsonl" else "parquet"
+    _out.print(f'load it with datasets.load_dataset("{loader}", data_files="{path}")')

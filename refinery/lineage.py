@@ -1,0 +1,103 @@
+"""What ``worldgym model list | show`` prints: a model's record, lineage, dataset and metrics.
+
+The chain holds each model's parent, checkpoint CID, dataset manifest CID and
+the keccak256 of its metrics document. The dataset manifest is read from the
+store by its CID; the metrics document is found through a refinery run on
+this machine that recorded a document with that digest (and is checked
+against it), since the chain keeps only the digest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from client.contracts import Protocol
+from refinery.dataset import read_dataset_manifest
+from refinery.errors import RefineryError
+from refinery.publish import read_metrics
+from storage import ContentStore, cid_from_bytes
+from storage.errors import CidError
+
+__all__ = ["MAX_LINEAGE", "describe_model", "find_metrics_cid", "lineage"]
+
+MAX_LINEAGE = 256
+
+
+def lineage(protocol: Protocol, model_id: int) -> list[int]:
+    """``[model_id, parent, grandparent, ...]`` back to the base model (at most 256)."""
+    chain: list[int] = []
+    current = model_id
+    while current != 0 and len(chain) < MAX_LINEAGE:
+        chain.append(current)
+        current = protocol.model(current).parent_id
+    return chain
+
+
+def _cid(binary: bytes) -> str | None:
+    if not binary:
+        return None
+    try:
+        return cid_from_bytes(binary)
+    except CidError:
+        return "0x" + binary.hex()
+
+
+def find_metrics_cid(root: Path, digest: bytes) -> str | None:
+    """The CID of a metrics document with ``digest`` recorded by a refinery run under ``root``."""
+    for state_path in sorted((Path(root) / "runs").glob("*/state.json")):
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # an unreadable run says nothing about this model
+        if isinstance(state, dict) and state.get("metrics_digest") == digest.hex():
+            cid = state.get("metrics_cid")
+            return cid if isinstance(cid, str) else None
+    return None
+
+
+def describe_model(
+    protocol: Protocol, store: ContentStore | None, root: Path | None, model_id: int
+) -> dict[str, Any]:
+    """``model_id`` as JSON-ready data; with ``store`` and ``root``, its dataset and metrics."""
+    record = protocol.model(model_id)
+    report: dict[str, Any] = {
+        "id": model_id,
+        "parent": record.parent_id,
+        "registrar": record.registrar,
+        "block": record.registered_at,
+        "checkpoint": _cid(record.checkpoint_cid),
+        "dataset": _cid(record.dataset_cid),
+        "metrics_digest": "0x" + record.metrics_digest.hex(),
+        "notes": [],
+    }
+    if store is None:
+        return report
+    if report["dataset"] is not None:
+        try:
+            manifest = read_dataset_manifest(store, report["dataset"])
+            counts = manifest.get("counts", {})
+            report["dataset_summary"] = {
+                "epochs": manifest["epochs"],
+                "traces": counts.get("traces"),
+                "batches": counts.get("batches"),
+                "batches_used": counts.get("batches_used"),
+                "per_environment": counts.get("per_environment"),
+                "parent_model": manifest.get("parent_model"),
+            }
+        except RefineryError as exc:
+            report["notes"].append(f"dataset manifest unreadable: {exc}")
+    if root is not None and any(record.metrics_digest):
+        metrics_cid = find_metrics_cid(root, record.metrics_digest)
+        if metrics_cid is None:
+            report["notes"].append(
+                "the metrics document is not known here (the chain keeps only its digest)"
+            )
+        else:
+            try:
+                report["metrics_cid"] = metrics_cid
+                report["metrics"] = read_metrics(store, metrics_cid, record.metrics_digest)
+            except RefineryError as exc:
+                report["notes"].append(str(exc))
+    return report

@@ -1,0 +1,199 @@
+"""A devnet with finalized epochs of hand-made batches, for the refinery's on-chain tests.
+
+The environment is ``digits``: any task's completion passes when it holds a
+digit. A random tiny model passes about half the time within 16 tokens, which
+makes the gate's two outcomes easy to produce with real training: batches
+whose correct completions start with a digit teach the model to write one
+early (better), batches whose correct completions bury the digit after 40
+letters teach it to run out of tokens first (worse).
+
+Importing this module needs the ml extra (torch).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from client.protocol_math import commitment, pack_scores
+from client.schemas import (
+    BatchDocument,
+    BatchHeader,
+    Message,
+    ModelRef,
+    Sampling,
+    Trace,
+    encode_batch,
+    task_index,
+)
+from deploy.devchain import DevChain, Window
+from gym import Environment, Task, load_environment
+from gym.loading import load_spec
+from gym.registry import pin_spec
+from policy.checkpoint import ModelHandle, register_checkpoint
+from refinery.config import EvalConfig, TrainConfig
+from refinery.selection import SelectionConfig
+from refinery.service import RefineConfig
+from storage import ContentStore, StoreSettings, cid_to_bytes, open_store
+
+__all__ = [
+    "DIGITS_SPEC",
+    "Chain",
+    "Submission",
+    "buried_digit",
+    "digit_first",
+    "fast_config",
+    "make_chain",
+    "play_epoch",
+    "wrong",
+]
+
+DIGITS_SPEC = {
+    "schema": "worldgym.env/1",
+    "name": "digits",
+    "description": "Write anything with a digit in it (a test environment).",
+    "generator": {
+        "kind": "reasoning_gym",
+        "dataset": "basic_arithmetic",
+        "reasoning_gym_version": "0.1.25",
+        "config": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
+    },
+    "prompt": {"system": "", "user": "{question}"},
+    "extract": {"kind": "full"},
+    "verifier": {"kind": "regex", "pattern": "(?s).*[0-9].*"},
+    "max_tokens": 64,
+    "group_size": 1,
+}
+
+_SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64, seed=1)
+_WAD = 10**18
+
+
+def digit_first(task: Task) -> str:
+    """A passing completion that starts with a digit."""
+    return f"{task.index % 10}"
+
+
+def buried_digit(task: Task) -> str:
+    """A passing completion whose only digit comes after 40 letters."""
+    return "x" * 40 + f"{task.index % 10}"
+
+
+def wrong(task: Task) -> str:
+    """A failing completion."""
+    return "none"
+
+
+@dataclass
+class Chain:
+    """A devnet with the digits environment, a registered base model and staked validators."""
+
+    chain: DevChain
+    store: ContentStore
+    env: Environment
+    env_id: int
+    base: ModelHandle
+    miners: list[str]
+    validators: list[str]
+    root: Path
+
+
+def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
+    """Register the base model and the digits environment; stake two validators."""
+    store = open_store(StoreSettings(path=root / "store"))
+    base = register_checkpoint(chain.as_account(chain.deployer), store, model_dir)
+    spec_path = root / "digits.yaml"
+    spec_path.write_text(yaml.safe_dump(DIGITS_SPEC))
+    spec = load_spec(spec_path)
+    _, spec_cid = pin_spec(store, spec)
+    env_id = chain.register_environment_as(chain.accounts[1], spec_cid)
+    validators = chain.accounts[5:7]
+    for v in validators:
+        chain.stake_as(v, chain.deployment.params.min_stake)
+    return Chain(
+        chain, store, load_environment(spec), env_id, base, chain.accounts[2:5], validators, root
+    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One hand-made batch: who, how many tasks, how each is answered, the consensus to reach."""
+
+    miner: str
+    tasks: int
+    answer: Callable[[Task], str]
+    consensus_bps: int
+
+
+def _document(c: Chain, epoch: int, seed: bytes, s: Submission, sequence: int) -> BatchDocument:
+    traces = []
+    for i in range(s.tasks):
+        task = c.env.task(seed, c.env_id, 1, s.miner, task_index(sequence, i))
+        text = s.answer(task)
+        traces.append(
+            Trace(
+                task=i, sample=0,
+                prompt=[Message.model_validate(m) for m in c.env.prompt(task)],
+                completion=text, answer=c.env.extract(text), tokens=[1], logprobs=[-1.0],
+            )
+        )  # fmt: skip
+    header = BatchHeader(
+        schema="worldgym.batch/1", chain_id=c.chain.deployment.chain_id,
+        contract=c.chain.gym.address, epoch=epoch, miner=s.miner, env_id=c.env_id, env_version=1,
+        sequence=sequence, model=ModelRef(id=c.base.id, digest=c.base.cid), sampling=_SAMPLING,
+        task_count=s.tasks, group_size=1,
+    )  # fmt: skip
+    return BatchDocument(header=header, traces=traces)
+
+
+def play_epoch(c: Chain, submissions: Sequence[Submission], *, unpinned: int | None = None) -> int:
+    """Submit ``submissions`` in the current epoch, score them as given, finalize; return the epoch.
+
+    ``unpinned``: the position of one submission whose document is never stored.
+    """
+    chain = c.chain
+    epoch = chain.current_epoch()
+    seed = chain.as_account(chain.deployer).poke_seed(epoch)
+    sequences: dict[str, int] = {}
+    for position, s in enumerate(submissions):
+        sequence = sequences.get(s.miner, 0)
+        sequences[s.miner] = sequence + 1
+        data = encode_batch(_document(c, epoch, seed, s, sequence))
+        cid = c.store.put_bytes(data) if position != unpinned else _unstored_cid(data)
+        chain.send(
+            s.miner, chain.gym, "submitBatch", c.env_id, 1, cid_to_bytes(cid), s.tasks, c.base.id
+        )
+    scores = [s.consensus_bps for s in submissions]
+    salts = {v: os.urandom(32) for v in c.validators}
+    chain.mine_to(chain.window_opens(epoch, Window.COMMIT))
+    for v in c.validators:
+        chain.send(
+            v, chain.gym, "commit", epoch, commitment(epoch, v, pack_scores(scores), salts[v])
+        )
+    chain.mine_to(chain.window_opens(epoch, Window.REVEAL))
+    for v in c.validators:
+        chain.send(v, chain.gym, "reveal", epoch, pack_scores(scores), salts[v])
+    chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
+    chain.finalize_all(epoch, chunk=64)
+    return epoch
+
+
+def _unstored_cid(data: bytes) -> str:
+    from storage import compute_cid
+
+    return compute_cid(data)
+
+
+def fast_config(**overrides: object) -> RefineConfig:
+    """Settings that train and evaluate the tiny model in seconds."""
+    values: dict[str, object] = {
+        "selection": SelectionConfig(max_traces=64, max_per_miner=32),
+        "train": TrainConfig(learning_rate=1e-2, epochs=3, batch_size=16, max_length=128),
+        "eval": EvalConfig(tasks=24, samples_per_task=4, ks=(1, 4), max_new_tokens=16),
+    }
+    values.update(overrides)
+    return RefineConfig.model_validate(values)
