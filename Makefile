@@ -13,7 +13,7 @@ FORGE := $(NODE_BIN)/forge
 FOUNDRY_PROFILE ?= $(if $(CI),ci,default)
 export FOUNDRY_PROFILE
 
-.PHONY: all deps pydeps npmdeps build artifacts check-artifacts forge-test pytest test gas lint demo clean
+.PHONY: all deps pydeps npmdeps build artifacts check-artifacts forge-test pytest test gas lint demo clean sysdeps
 
 all: test
 
@@ -48,7 +48,24 @@ artifacts: build pydeps
 forge-test: build
 	cd $(CONTRACTS) && ./node_modules/.bin/forge test
 
-pytest: pydeps build
+# Debian packages some tests use: headless Chromium + chromedriver (the dashboard's browser
+# test) and Go's math/rand source (Kubo's own go-random CID vectors). Installed only as root
+# where apt-get exists, each on its own; where one is missing the tests that need it say why
+# they skip.
+SYSPKGS := chromium chromium-driver golang-1.19-src
+sysdeps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=$$(for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			apt-get update -q >/dev/null || true; \
+			for p in $$missing; do \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$p >/dev/null \
+					|| echo "warning: could not install $$p; the tests that need it skip"; \
+			done; \
+		fi; \
+	fi
+
+pytest: pydeps build sysdeps
 	$(PY) -m pytest
 
 test: lint forge-test pytest

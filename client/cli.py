@@ -19,6 +19,8 @@ from deploy import cli as devnet_cli
 from deploy.deploy_cli import deploy as deploy_command
 from gym import cli as gym_cli
 from gym import registry_cli  # noqa: F401  (adds the on-chain commands to `env`)
+from ledger import cli as ledger_cli
+from ledger.dashboard import cli as dashboard_cli
 from miner import cli as miner_cli
 from refinery import cli as refinery_cli
 from storage import cli as storage_cli
@@ -53,6 +55,8 @@ app.add_typer(devnet_cli.app, name="devnet")
 app.command("deploy")(deploy_command)
 app.add_typer(gym_cli.app, name="env")
 app.add_typer(storage_cli.app, name="storage")
+app.add_typer(ledger_cli.app, name="ledger")
+app.command("dashboard")(dashboard_cli.dashboard)
 app.add_typer(miner_cli.app, name="mine")
 app.command("claim")(miner_cli.claim)
 app.command("refine")(refinery_cli.refine)

@@ -46,6 +46,7 @@ from pydantic_settings import (
 
 from client.errors import ConfigError, UsageError
 from client.manifest import manifest_path
+from ledger.settings import LedgerSettings
 from storage.settings import StoreSettings
 
 __all__ = [
@@ -132,6 +133,10 @@ class Settings(BaseSettings):
     storage: StoreSettings = Field(
         default_factory=StoreSettings,
         description="content-addressed storage: [storage] backend = 'local' or 'kubo', ...",
+    )
+    ledger: LedgerSettings = Field(
+        default_factory=LedgerSettings,
+        description="the contribution ledger: [ledger] url = a SQLAlchemy URL, confirmations",
     )
 
     _config_path: Path | None = PrivateAttr(None)
