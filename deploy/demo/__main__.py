@@ -1,0 +1,5 @@
+"""``python -m deploy.demo``."""
+
+from deploy.demo.main import main
+
+main()

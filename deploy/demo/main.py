@@ -1,0 +1,199 @@
+"""The demo's script (see :mod:`deploy.demo`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.rule import Rule
+from web3 import Web3
+
+from deploy.anvil import AnvilProcess
+from deploy.demo.books import DemoBooks
+from deploy.demo.network import DemoNetwork
+from deploy.demo.play import EpochSummary, play_epoch
+from deploy.demo.report import evaluate_lineage, print_lineage, print_payouts, refine_config
+from deploy.devchain import DevChain
+from gym import load_environment
+from gym.environments import example_path
+from gym.loading import load_spec
+from ledger.check import CheckReport
+from miner import MiningConfig
+from policy.hf import TransformersPolicy
+from refinery.curve import CURVE_NAME
+from refinery.pretrain import pretrain_tiny
+from refinery.service import Refinery
+
+__all__ = ["DemoResult", "main", "parse_args", "run"]
+
+_WAD = 10**18
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The demo's options (``python -m deploy.demo --help``)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="mine/validate/refine rounds")
+    parser.add_argument("--tasks", type=int, default=192, help="tasks per batch")
+    parser.add_argument("--group", type=int, default=8, help="completions per task")
+    parser.add_argument("--data-dir", type=Path, help="keep the demo's data here")
+    parser.add_argument("--port", type=int, default=0, help="dashboard port (default: a free one)")
+    parser.add_argument("--keep", action="store_true", help="leave anvil and the dashboard up")
+    return parser.parse_args(argv)
+
+
+@dataclass
+class DemoResult:
+    """What the demo did, read back from the chain and the ledger."""
+
+    epochs: list[EpochSummary] = field(default_factory=list)
+    payouts: dict[str, int] = field(default_factory=dict)
+    stakes_before: dict[str, int] = field(default_factory=dict)
+    stakes: dict[str, int] = field(default_factory=dict)
+    models: int = 0
+    lineage_pass_at_1: dict[int, float] = field(default_factory=dict)
+    ledger_check: CheckReport | None = None
+    dashboard_url: str = ""
+    dashboard_top_miners: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ledger_check_ok(self) -> bool:
+        """Whether the ledger reconciled with the contracts."""
+        return self.ledger_check is not None and self.ledger_check.ok
+
+
+def _read_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResult:
+    """Play the demo in ``data_dir``; return what happened.
+
+    With ``args.keep`` anvil and the dashboard stay up until Ctrl-C.
+    """
+    started = time.monotonic()
+    node = AnvilProcess().start()
+    books: DemoBooks | None = None
+    try:
+        chain = DevChain.deploy(Web3(Web3.HTTPProvider(node.url)))
+        console.print(f"[bold]WorldGym devnet[/] at {node.url} (chain {chain.deployment.chain_id})")
+        net = DemoNetwork(chain, data_dir, console)
+        refinery_dir = data_dir / "refinery"
+        books = DemoBooks(net, data_dir / "ledger.db", refinery_dir)
+        dashboard = books.serve(args.port)
+        console.print(f"[bold]dashboard[/] at {dashboard.url} (live while the demo runs)")
+        creator = net.actor("creator", "environment owner", wgt=1_000 * _WAD)
+        miners = [net.actor(f"miner-{c}", "miner") for c in "ab"]
+        stakes = (3_000, 2_000, 1_200)
+        validators = [
+            net.actor(f"validator-{c}", "validator", wgt=s * _WAD)
+            for c, s in zip("abc", stakes, strict=True)
+        ]
+        for v, s in zip(validators, stakes, strict=True):
+            v.protocol.stake(s * _WAD)
+        console.print(f"  validators staked {', '.join(f'{s:,}' for s in stakes)} WGT")
+        env_ids = [net.register_env(creator, "sums"), net.register_env(creator, "arithmetic")]
+
+        console.print(Rule("foundation: a tiny model, pre-trained briefly"))
+        base_dir = data_dir / "base-model"
+        sums = load_environment(load_spec(example_path("sums")))
+        pretrain_tiny(base_dir, sums)
+        refinery = net.actor("refinery", "refinery")
+        role = chain.models.functions.REFINERY_ROLE().call()
+        chain.send(chain.deployer, chain.models, "grantRole", role, refinery.address)
+        base = net.register_model(base_dir, refinery)
+        console.print(f"  model {base.id}: the base model, pinned at {base.cid}")
+        config = refine_config()
+        refiner = Refinery(refinery.protocol, net.store, refinery_dir, config, log=console.print)
+        result = DemoResult(
+            stakes_before={v.name: s * _WAD for v, s in zip(validators, stakes, strict=True)}
+        )
+        mining = MiningConfig(
+            env_ids=tuple(env_ids), tasks_per_batch=args.tasks, group_size=args.group,
+            max_new_tokens=config.eval.max_new_tokens,
+        )  # fmt: skip
+        for round_ in range(1, args.rounds + 1):
+            console.print(Rule(f"round {round_}"))
+            policy = TransformersPolicy(net.latest_model().path, batch_size=64)
+            result.epochs.append(
+                play_epoch(
+                    net,
+                    [net.miner(m, mining, policy) for m in miners],
+                    [net.validator(v) for v in validators],
+                    [creator, *miners, *validators],
+                    silent={validators[2].address} if round_ == 1 else set(),
+                    console=console,
+                )
+            )
+            outcome = refiner.run_once()
+            console.print(f"refinery: {outcome.message}")
+
+        console.print(Rule("the books"))
+        print_payouts(net, console)
+        result.lineage_pass_at_1 = evaluate_lineage(
+            net, env_ids[0], data_dir / "models", config.eval
+        )
+        print_lineage(net, refinery_dir, result.lineage_pass_at_1, "sums", console)
+        curve = refinery_dir / CURVE_NAME
+        if curve.exists():
+            console.print(f"learning curve: {curve}")
+        result.ledger_check = books.print_and_check(console)
+        for actor in net.actors:
+            result.payouts[actor.name] = int(chain.gym.functions.claimedBy(actor.address).call())
+            result.stakes[actor.name] = chain.stake_of(actor.address)
+        result.models = chain.latest_model_id()
+        result.dashboard_url = dashboard.url
+        result.dashboard_top_miners = _read_json(dashboard.url + "api/top?role=miner")["rows"]
+        console.print(f"demo finished in {time.monotonic() - started:.0f} s")
+        if args.keep:
+            console.print(
+                f"[bold]dashboard[/] at {dashboard.url}, anvil at {node.url}: "
+                "both stay up until Ctrl-C"
+            )
+            _wait_for_ctrl_c()
+        else:
+            console.print(
+                f"dashboard was at {dashboard.url} (`make demo KEEP=1` keeps it and anvil up)"
+            )
+        return result
+    finally:
+        if books is not None:
+            books.stop()
+        node.stop()
+
+
+def _wait_for_ctrl_c() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    """Entry point of ``python -m deploy.demo`` (``make demo``)."""
+    args = parse_args()
+    # A `kill` ends the demo as Ctrl-C does: every process it started is stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
+    console = Console()
+    if args.data_dir is not None:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        run(args, args.data_dir, console)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="worldgym-demo-"))
+    try:
+        run(args, tmp, console)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
