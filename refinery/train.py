@@ -104,13 +104,16 @@ class _Forward:
 
 
 def _checkpointing(config_class: Any, enabled: bool) -> dict[str, bool]:
-    """The activation-checkpointing option under its name in this transformers release
-    (``activation_checkpointing`` since 5.x, ``gradient_checkpointing`` before); {} if off."""
-    if not enabled:
-        return {}
+    """The activation-checkpointing switch under its name in this transformers release
+    (``activation_checkpointing`` since 5.x, ``gradient_checkpointing`` before). Always set:
+    TRL's own default turns it on, which only slows a small model down."""
     names = {f.name for f in fields(config_class)}
-    return {"activation_checkpointing" if "activation_checkpointing" in names else
-            "gradient_checkpointing": True}  # fmt: skip
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {name: enabled}
 
 
 def build_trainer(
