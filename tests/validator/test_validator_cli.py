@@ -22,7 +22,7 @@ _PASSWORD = "a validator's password"
 def _cli(config: Path, *args: str) -> tuple[int, str]:
     env = {"WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": _PASSWORD}
     result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.output
+    return result.exit_code, result.output + (repr(result.exception) if result.exit_code else "")
 
 
 def test_stake_unstake_and_nothing_to_claim(world: World, anvil: AnvilProcess) -> None:
