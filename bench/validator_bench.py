@@ -89,9 +89,15 @@ def main() -> None:
     parser.add_argument("--per-batch", type=int, default=256)
     parser.add_argument("--group", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--env",
+        default="arithmetic",
+        help="example environment with a reasoning-gym generator and <answer> tags "
+        "(arithmetic, sums, logic, puzzle, words)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    env = load_environment(load_spec(example_path("arithmetic")))
+    env = load_environment(load_spec(example_path(args.env)))
     tasks = args.per_batch // args.group
     batches = max(1, args.traces // args.per_batch)
 
@@ -141,6 +147,7 @@ def main() -> None:
             plain_s = min(plain_s, plain_pass())
 
     result: dict[str, Any] = {
+        "env": args.env,
         "traces": total,
         "batches": batches,
         "validator_traces_per_s": total / validator_s,
@@ -151,7 +158,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{total} traces in {batches} batches of {tasks} tasks x {args.group} samples")
+    print(
+        f"{args.env}: {total} traces in {batches} batches of {tasks} tasks x {args.group} samples"
+    )
     print(f"  validator pipeline {result['validator_traces_per_s']:9.0f} traces/s")
     print(f"  plain rg loop      {result['plain_traces_per_s']:9.0f} traces/s")
     print(

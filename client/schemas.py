@@ -199,9 +199,24 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_batch(data: bytes, *, max_bytes: int = MAX_BATCH_BYTES) -> BatchDocument:
-    """Parse untrusted bytes into a :class:`BatchDocument` or raise :class:`BatchFormatError`."""
+    """Parse untrusted bytes into a :class:`BatchDocument` or raise :class:`BatchFormatError`.
+
+    A valid document takes the fast path: pydantic-core parses and validates the
+    bytes in one pass (its JSON parser has its own nesting limit and never
+    recurses in Python). Anything it refuses is parsed again the careful way
+    (:func:`_parse_checked`), which is what decides and says why.
+    """
     if len(data) > max_bytes:
         raise BatchFormatError(f"batch is {len(data):,} bytes, over the cap of {max_bytes:,}")
+    try:
+        return BatchDocument.model_validate_json(data)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        pass
+    return _parse_checked(data)
+
+
+def _parse_checked(data: bytes) -> BatchDocument:
+    """The slow path: depth check, ``json.loads``, schema check, validation, each with a reason."""
     _check_depth(data)
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)

@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from client.schemas import (
     BatchDocument,
     BatchFormatError,
+    _parse_checked,
     batch_json_schema,
     encode_batch,
     parse_batch,
@@ -137,3 +140,81 @@ def test_json_schema_names_the_format() -> None:
     schema = batch_json_schema()
     assert schema["title"] == "worldgym.batch/1"
     assert "header" in schema["properties"]
+
+
+# ─── the fast path (pydantic-core's parser) never accepts what the careful one refuses ──────
+
+
+def _fast(data: bytes) -> BatchDocument | None:
+    try:
+        return BatchDocument.model_validate_json(data)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return None
+
+
+def _careful(data: bytes) -> BatchDocument | None:
+    try:
+        return _parse_checked(data)
+    except BatchFormatError:
+        return None
+
+
+def _agree(data: bytes) -> None:
+    """Whatever the fast path accepts, the careful path accepts as the same document, and
+    parse_batch answers as the careful path does."""
+    fast, careful = _fast(data), _careful(data)
+    if fast is not None:
+        assert careful == fast, data[:300]
+    if careful is None:
+        with pytest.raises(BatchFormatError):
+            parse_batch(data)
+    else:
+        assert parse_batch(data) == careful
+
+
+_TRICKY = [
+    b'"\\ud800"',  # a lone surrogate
+    b"NaN",
+    b"-Infinity",
+    b"1e999",
+    b"1.0",
+    b'"1"',
+    b"true",
+    b"12345678901234567890123456789",
+    b'"\xc3\x28"',  # invalid UTF-8 inside a string
+    b'"\\u0000"',
+]
+
+
+@pytest.mark.parametrize("value", _TRICKY)
+@pytest.mark.parametrize(
+    "where", ['"epoch":3', '"content":"q0"', '"temperature":1.0', '"tokens":[1,2,3]', '"task":0']
+)
+def test_tricky_values_get_the_same_answer_on_both_paths(value: bytes, where: str) -> None:
+    data = encode_batch(BatchDocument.model_validate(_doc()))
+    key = where.split(":", maxsplit=1)[0].encode()
+    assert where.encode() in data
+    _agree(data.replace(where.encode(), key + b":" + value, 1))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf" + _bytes(_doc()),  # a UTF-8 byte order mark
+        _bytes(_doc()) + b"  \n",  # trailing whitespace
+        _bytes(_doc()) + b" x",  # trailing garbage
+        _bytes(_doc()).replace(b'"epoch": 3', b'"epoch": 3, "epoch": 4'),  # a duplicate key
+        _bytes(_doc()).replace(b'"epoch": 3', b'"epoch": 3, "extra": 1'),  # an unknown key
+    ],
+)
+def test_edge_documents_get_the_same_answer_on_both_paths(data: bytes) -> None:
+    _agree(data)
+
+
+@settings(deadline=None, max_examples=1500, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 255)), min_size=1, max_size=4))
+def test_byte_flips_get_the_same_answer_on_both_paths(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(encode_batch(BatchDocument.model_validate(_doc())))
+    for position, value in flips:
+        data[position % len(data)] = value
+    _agree(bytes(data))
