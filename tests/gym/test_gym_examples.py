@@ -60,7 +60,7 @@ WRONG: dict[str, Callable[[Task], str]] = {
     ),
     "words": lambda t: _tagged(str(t.answer)[::-1] + "s"),
     "mixed": lambda t: _tagged(_mixed_wrong(t)),
-    "sums": lambda t: _tagged(str(int(t.answer) + 1)),
+    "sums": lambda t: _tagged(str(int(str(t.answer)) + 1)),
 }
 
 
