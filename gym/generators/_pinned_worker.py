@@ -26,7 +26,7 @@ _INDEX_KEYS = ("source_index", "source_idx")
 def _serve(dataset: str, config: dict[str, Any], per_task: bool) -> None:
     import reasoning_gym
 
-    from gym.generators._rg_guards import harden_literal_scorers
+    from gym.generators._rg_guards import harden_literal_scorers, pristine_decimals
 
     harden_literal_scorers()
     instance = reasoning_gym.create_dataset(
@@ -52,7 +52,7 @@ def _serve(dataset: str, config: dict[str, Any], per_task: bool) -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(sys.stderr), pristine_decimals():
                 item = entry(int(request["seed"]))
                 if request["op"] == "generate":
                     reply = {k: item.get(k) for k in ("question", "answer", "metadata")}

@@ -1,4 +1,5 @@
-"""Keeping reasoning-gym's scorers from executing miners' answers.
+"""Keeping reasoning-gym's scorers from executing miners' answers, and its calls from
+leaking state into each other.
 
 Some reasoning-gym 0.1.25 scorers call ``eval(answer)`` or
 ``sympy.parse_expr(answer)`` on the model's answer, i.e. they would run any
@@ -10,12 +11,20 @@ Python a miner writes, inside the validator. Two guards:
   otherwise; the scorers already treat a raising ``eval`` as a wrong answer.
 * :func:`check_expression` accepts only arithmetic over numbers, names and an
   allow-list of math functions before an answer may reach ``parse_expr``.
+
+And :func:`pristine_decimals` gives every generation and scoring call Python's
+default decimal context: ``decimal_arithmetic`` sets the thread's
+``getcontext().prec`` to each task's precision, so without it the tasks and
+scores of any dataset using ``Decimal`` would depend on what the process ran
+before, and two validators could disagree on the same batch.
 """
 
 from __future__ import annotations
 
 import ast
+import decimal
 import importlib
+from contextlib import AbstractContextManager
 from typing import Any
 
 from gym.generators._rg_catalog import LITERAL_EVAL_SCORERS
@@ -25,6 +34,7 @@ __all__ = [
     "check_expression",
     "harden_literal_scorers",
     "literal_only_eval",
+    "pristine_decimals",
 ]
 
 MAX_LITERAL_CHARS = 100_000
@@ -54,6 +64,22 @@ _FUNCTIONS = frozenset(
     }
 )
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
+
+
+def pristine_decimals() -> AbstractContextManager[decimal.Context]:
+    """A local decimal context equal to a fresh interpreter's (whatever the thread's says)."""
+    return decimal.localcontext(
+        decimal.Context(
+            prec=28,
+            rounding=decimal.ROUND_HALF_EVEN,
+            Emin=-999_999,
+            Emax=999_999,
+            capitals=1,
+            clamp=0,
+            flags=[],
+            traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+        )
+    )
 
 
 def literal_only_eval(source: Any, *_args: Any, **_kwargs: Any) -> Any:

@@ -39,7 +39,11 @@ from gym.generators._rg_catalog import (
     PER_TASK_INSTANCE,
     SUPPORTED_VERSION,
 )
-from gym.generators._rg_guards import check_expression, harden_literal_scorers
+from gym.generators._rg_guards import (
+    check_expression,
+    harden_literal_scorers,
+    pristine_decimals,
+)
 from gym.generators.base import Item, LeafSource
 from gym.spec import ReasoningGymGenerator
 from gym.task import Task
@@ -196,13 +200,14 @@ class ReasoningGymSource(LeafSource):
             if self._worker is not None:
                 entry = self._pinned(seed)
             elif self._per_task:
-                with _quiet(self.dataset):
+                with _quiet(self.dataset), pristine_decimals():
                     entry = _build.__wrapped__(self.dataset, self._config_json, seed, 1)[0]
             elif self._noisy:
-                with _quiet(self.dataset):
+                with _quiet(self.dataset), pristine_decimals():
                     entry = self._instance[seed]
             else:
-                entry = self._instance[seed]
+                with pristine_decimals():
+                    entry = self._instance[seed]
         except GymError:
             raise
         except Exception as exc:
@@ -250,8 +255,5 @@ class ReasoningGymSource(LeafSource):
                 return 0.0, f"reasoning-gym's scorer rejected the answer ({reply['error']})"[:300]
             return float(reply["value"]), None
         entry = {"question": task.question, "answer": task.answer, "metadata": task.metadata}
-        if self._noisy:
-            with _quiet(self.dataset):
-                return float(self._instance.score_answer(answer, entry)), None
-        value = self._instance.score_answer(answer, entry)
-        return float(value), None
+        with _quiet(self.dataset) if self._noisy else contextlib.nullcontext(), pristine_decimals():
+            return float(self._instance.score_answer(answer, entry)), None
