@@ -38,6 +38,7 @@ from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import abi_to_signature, collapse_if_tuple
 
+from client.decimals import exact_decimals
 from client.errors import UsageError
 
 __all__ = [
@@ -353,7 +354,8 @@ class _Formatter(string.Formatter):
 
 def _fixed(amount: int, decimals: int) -> str:
     """``amount / 10**decimals`` exactly, with at least one decimal (``5.0``, ``0.125``)."""
-    text = format(Decimal(amount).scaleb(-decimals).normalize(), "f")
+    with exact_decimals():
+        text = format(Decimal(amount).scaleb(-decimals).normalize(), "f")
     return text if "." in text else f"{text}.0"
 
 

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from client.decimals import exact_decimals
 from client.manifest import ProtocolParams
 from deploy.errors import ParamsFileError
 
@@ -114,20 +115,23 @@ def _amount(path: Path, key: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     match = _AMOUNT.fullmatch(value)
-    try:
-        number = Decimal(match.group(1).replace("_", "")) if match else None
-    except InvalidOperation:
-        number = None
-    if match is None or number is None:
-        raise ParamsFileError(
-            f'params file {path}: {key} = {value!r} is not an amount: write e.g. "1000 WGT" '
-            "or an integer of wei"
-        )
-    unit = (match.group(2) or "wei").lower()
-    wei = number * WAD if unit == "wgt" else number
-    if wei != wei.to_integral_value():
-        raise ParamsFileError(f"params file {path}: {key} = {value!r} is not a whole number of wei")
-    return int(wei)
+    with exact_decimals():
+        try:
+            number = Decimal(match.group(1).replace("_", "")) if match else None
+        except InvalidOperation:
+            number = None
+        if match is None or number is None:
+            raise ParamsFileError(
+                f'params file {path}: {key} = {value!r} is not an amount: write e.g. "1000 WGT" '
+                "or an integer of wei"
+            )
+        unit = (match.group(2) or "wei").lower()
+        wei = number * WAD if unit == "wgt" else number
+        if wei != wei.to_integral_value():
+            raise ParamsFileError(
+                f"params file {path}: {key} = {value!r} is not a whole number of wei"
+            )
+        return int(wei)
 
 
 def _explain(path: Path, exc: ValidationError) -> str:

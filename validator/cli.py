@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from client.contracts import BatchRecord, Protocol
+from client.decimals import exact_decimals
 from client.errors import UsageError
 from client.schemas import MAX_BATCH_BYTES, BatchFormatError, parse_batch
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
@@ -38,13 +39,15 @@ AmountArg = Annotated[str, typer.Argument(help="amount in WGT (decimals allowed)
 
 
 def _wei(amount: str) -> int:
-    try:
-        value = Decimal(amount.replace("_", ""))
-    except InvalidOperation:
-        raise UsageError(f"{amount!r} is not an amount of WGT (e.g. 1000 or 2.5)") from None
-    if value <= 0 or value != value.quantize(Decimal(1) / _WAD):
-        raise UsageError(f"{amount!r} must be a positive amount with at most 18 decimals")
-    return int(value * _WAD)
+    with exact_decimals():
+        try:
+            value = Decimal(amount.replace("_", ""))
+            whole = value.quantize(Decimal(1) / _WAD)
+        except InvalidOperation:
+            raise UsageError(f"{amount!r} is not an amount of WGT (e.g. 1000 or 2.5)") from None
+        if value <= 0 or value != whole:
+            raise UsageError(f"{amount!r} must be a positive amount with at most 18 decimals")
+        return int(value * _WAD)
 
 
 def _signer(ctx: typer.Context, wallet: str | None, password_file: Path | None) -> Protocol:
