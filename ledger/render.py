@@ -19,6 +19,7 @@ from ledger.reports import (
     LedgerStatus,
     ModelRow,
     TopReport,
+    ValidatorEpoch,
 )
 from ledger.wei import format_wgt
 
@@ -64,6 +65,26 @@ _LEFT = {
 
 def _bps(value: int | None) -> str:
     return "" if value is None else f"{value / 100:.2f}%"
+
+
+def _validator_table(title: str, first: str, rows: Iterable[ValidatorEpoch]) -> Table:
+    """Validator-epochs, keyed by ``first`` (``validator`` or ``epoch``): stake, pay, slash."""
+    columns = (first, "stake WGT", "revealed", "agreement", "reward WGT", "slashed WGT")
+    return _table(
+        title,
+        columns,
+        [
+            (
+                getattr(e, first),
+                format_wgt(e.stake),
+                "yes" if e.revealed else "no",
+                _bps(e.agreement_bps),
+                format_wgt(e.reward),
+                format_wgt(e.slashed),
+            )
+            for e in rows
+        ],
+    )
 
 
 def render_sync(report: SyncReport, console: Console) -> None:
@@ -163,23 +184,7 @@ def render_epoch(r: EpochReport, console: Console) -> None:
             ]
         )
     console.print(_table("Batches (scores per validator)", head, rows))
-    console.print(
-        _table(
-            "Validators",
-            ("validator", "stake WGT", "revealed", "agreement", "reward WGT", "slashed WGT"),
-            [
-                (
-                    v.validator,
-                    format_wgt(v.stake),
-                    "yes" if v.revealed else "no",
-                    _bps(v.agreement_bps),
-                    format_wgt(v.reward),
-                    format_wgt(v.slashed),
-                )
-                for v in r.validators
-            ],
-        )
-    )
+    console.print(_validator_table("Validators", "validator", r.validators))
     s = r.settlement
     if s is None:
         console.print("not settled yet")
@@ -224,23 +229,7 @@ def render_address(r: AddressReport, console: Console) -> None:
             f"stake {format_wgt(v.stake)} WGT, unbonding {format_wgt(v.unbonding)} WGT"
             + (f" (released at epoch {v.release_epoch})" if v.release_epoch else "")
         )
-        console.print(
-            _table(
-                "As validator",
-                ("epoch", "stake WGT", "revealed", "agreement", "reward WGT", "slashed WGT"),
-                [
-                    (
-                        e.epoch,
-                        format_wgt(e.stake),
-                        "yes" if e.revealed else "no",
-                        _bps(e.agreement_bps),
-                        format_wgt(e.reward),
-                        format_wgt(e.slashed),
-                    )
-                    for e in v.epochs
-                ],
-            )
-        )
+        console.print(_validator_table("As validator", "epoch", v.epochs))
     if r.royalties:
         console.print(
             _table(
