@@ -49,10 +49,11 @@ forge-test: build
 	cd $(CONTRACTS) && ./node_modules/.bin/forge test
 
 # Debian packages some tests use: headless Chromium + chromedriver (the dashboard's browser
-# test) and Go's math/rand source (Kubo's own go-random CID vectors). Installed only as root
+# test), Go's math/rand source (Kubo's own go-random CID vectors) and the PostgreSQL server
+# (the ledger on PostgreSQL). Installed only as root
 # where apt-get exists, each on its own; where one is missing the tests that need it say why
 # they skip.
-SYSPKGS := chromium chromium-driver golang-1.19-src
+SYSPKGS := chromium chromium-driver golang-1.19-src postgresql
 sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=$$(for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

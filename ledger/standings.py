@@ -351,7 +351,8 @@ def _top_envs(conn: Connection, epochs: tuple[int, int] | None, limit: int) -> l
     """Environments ranked by royalties; ``epochs`` counts the epochs with batches in them."""
     es = t.env_sums.c
     q = select(es.env_id, *wei_sum(t.env_sums, "royalty"), func.sum(es.batches),
-               func.sum(es.traces), func.sum(es.weight), func.sum(es.batches > 0))  # fmt: skip
+               func.sum(es.traces), func.sum(es.weight),
+               func.count().filter(es.batches > 0))  # fmt: skip
     stats = {
         str(e): (join_wei(hi, lo), int(b), int(tr), int(w), int(n))
         for e, hi, lo, b, tr, w, n in conn.execute(
