@@ -318,8 +318,11 @@ def render_top(r: TopReport, console: Console) -> None:
             )
             for x in r.rows
         ]
-    elif r.role == "env":
-        cols = ("rank", "env", "royalty WGT", "epochs", "batches", "traces", "consensus", "owner")
+    else:  # miners and environments: the same columns, environments with their owner
+        env = r.role == "env"
+        owner = ("owner",) if env else ()
+        cols = ("rank", "env" if env else "miner", "royalty WGT" if env else "reward WGT",
+                "epochs", "batches", "traces", "consensus", *owner)  # fmt: skip
         rows = [
             (
                 x.rank,
@@ -329,21 +332,7 @@ def render_top(r: TopReport, console: Console) -> None:
                 x.batches,
                 x.traces,
                 _bps(x.consensus_bps),
-                x.owner,
-            )
-            for x in r.rows
-        ]
-    else:
-        cols = ("rank", "miner", "reward WGT", "epochs", "batches", "traces", "consensus")
-        rows = [
-            (
-                x.rank,
-                x.subject,
-                format_wgt(x.reward),
-                x.epochs,
-                x.batches,
-                x.traces,
-                _bps(x.consensus_bps),
+                *((x.owner,) if env else ()),
             )
             for x in r.rows
         ]
