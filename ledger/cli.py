@@ -223,7 +223,7 @@ def models(
     """The model lineage, with each model's use and its metrics where they can be found."""
 
     def query(lc: LedgerContext) -> Any:
-        return lc.ledger().models(metrics_resolver(lc.refinery_dir))
+        return lc.ledger().models(metrics_resolver(lc.refinery_dir, lc.session.store()))
 
     _answer(ctx, _Flags(db, sync, as_json), query, render_models)
 

@@ -1,12 +1,18 @@
 """Finding a registered model's metrics: the chain holds only their digest.
 
 The refinery registers ``keccak256`` of its metrics document's canonical JSON
-(:func:`refinery.files.canonical_json`) as the model's ``metricsDigest`` and,
-once the model is registered, records the document in its round history
-(``<refinery_dir>/history.json``, entries with ``model_id`` and ``metrics``;
-see :mod:`refinery.curve`). This module reads that history, again whenever
-the file changes, and marks a document *verified* when it hashes to the
-on-chain digest. Anything unreadable simply means "no metrics".
+(:func:`refinery.files.canonical_json`) as the model's ``metricsDigest``. The
+document is found, in order:
+
+1. in the refinery's round history on this machine
+   (``<refinery_dir>/history.json``, entries with ``model_id`` and ``metrics``;
+   see :mod:`refinery.curve`), read again whenever the file changes;
+2. inside the model's checkpoint in storage (``worldgym-metrics.json``, see
+   :func:`refinery.publish.checkpoint_metrics`), which works on any machine
+   that reaches the store; read once per checkpoint.
+
+A document is marked *verified* when it hashes to the on-chain digest.
+Anything unreadable simply means "no metrics".
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from eth_utils import keccak
 from ledger.queries import MetricsResolver
 from ledger.reports import ModelRow
 from refinery.curve import HISTORY_NAME
+from refinery.errors import RefineryError
 from refinery.files import canonical_json
+from refinery.publish import checkpoint_metrics
+from storage import ContentStore
 
 __all__ = [
     "MAX_HISTORY_BYTES",
@@ -55,11 +64,14 @@ def load_rounds(path: Path | None) -> list[dict[str, Any]]:
     return [r for r in rounds if isinstance(r, dict)] if isinstance(rounds, list) else []
 
 
-def metrics_resolver(refinery_dir: Path | None) -> MetricsResolver:
-    """A resolver for :meth:`Ledger.models` over the refinery's history in ``refinery_dir``
-    (read again whenever the file changes, so a long-running dashboard sees new rounds)."""
+def metrics_resolver(
+    refinery_dir: Path | None, store: ContentStore | None = None
+) -> MetricsResolver:
+    """A resolver for :meth:`Ledger.models`: the refinery's history in ``refinery_dir``, then
+    the checkpoint in ``store`` (see the module docstring)."""
     path = history_path(refinery_dir)
     cache: dict[str, Any] = {"stamp": None, "by_model": {}}
+    from_checkpoints: dict[str, dict[str, Any] | None] = {}
 
     def by_model() -> dict[int, dict[str, Any]]:
         try:
@@ -76,10 +88,25 @@ def metrics_resolver(refinery_dir: Path | None) -> MetricsResolver:
         result: dict[int, dict[str, Any]] = cache["by_model"]
         return result
 
+    def in_checkpoint(row: ModelRow) -> dict[str, Any] | None:
+        if store is None or int(row.metrics_digest, 16) == 0:  # a base model: no metrics
+            return None
+        if row.checkpoint_cid not in from_checkpoints:
+            digest = bytes.fromhex(row.metrics_digest.removeprefix("0x"))
+            try:
+                found = checkpoint_metrics(store, row.checkpoint_cid, digest)
+            except RefineryError:
+                found = None  # unreadable or not matching the chain: shown as no metrics
+            from_checkpoints[row.checkpoint_cid] = found
+        return from_checkpoints[row.checkpoint_cid]
+
     def resolve(row: ModelRow) -> tuple[dict[str, Any], bool, str] | None:
         metrics = by_model().get(row.model_id)
-        if metrics is None:
-            return None
-        return metrics, canonical_digest(metrics) == row.metrics_digest, HISTORY_NAME
+        if metrics is not None:
+            return metrics, canonical_digest(metrics) == row.metrics_digest, HISTORY_NAME
+        metrics = in_checkpoint(row)
+        if metrics is not None:  # checkpoint_metrics checked it against the digest
+            return metrics, True, f"checkpoint {row.checkpoint_cid}"
+        return None
 
     return resolve

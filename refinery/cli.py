@@ -155,9 +155,9 @@ def _readonly(ctx: typer.Context) -> tuple[Session, Protocol]:
 def model_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Every registered model: parent, block, checkpoint, traces trained on, pass@1."""
     session, protocol = _readonly(ctx)
-    store, root = session.store(), session_root(session)
+    store = session.store()
     latest = protocol.latest_model_id()
-    rows = [describe_model(protocol, store, root, i) for i in range(1, latest + 1)]
+    rows = [describe_model(protocol, store, i) for i in range(1, latest + 1)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -183,9 +183,7 @@ def model_show(
 ) -> None:
     """A model, its lineage back to the base model, its dataset and its metrics."""
     session, protocol = _readonly(ctx)
-    store = session.store()
-    root = session_root(session)
-    report = describe_model(protocol, store, root, model_id)
+    report = describe_model(protocol, session.store(), model_id)
     report["lineage"] = lineage(protocol, model_id)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -2,25 +2,23 @@
 
 The chain holds each model's parent, checkpoint CID, dataset manifest CID and
 the keccak256 of its metrics document. The dataset manifest is read from the
-store by its CID; the metrics document is found through a refinery run on
-this machine that recorded a document with that digest (and is checked
-against it), since the chain keeps only the digest.
+store by its CID; the metrics document from inside the checkpoint
+(:func:`refinery.publish.checkpoint_metrics`), checked against the digest, so
+any machine that reaches the store can show it.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from client.contracts import Protocol
 from refinery.dataset import read_dataset_manifest
 from refinery.errors import RefineryError
-from refinery.publish import read_metrics
+from refinery.publish import checkpoint_metrics
 from storage import ContentStore, cid_from_bytes
 from storage.errors import CidError
 
-__all__ = ["MAX_LINEAGE", "describe_model", "find_metrics_cid", "lineage"]
+__all__ = ["MAX_LINEAGE", "describe_model", "lineage"]
 
 MAX_LINEAGE = 256
 
@@ -44,23 +42,8 @@ def _cid(binary: bytes) -> str | None:
         return "0x" + binary.hex()
 
 
-def find_metrics_cid(root: Path, digest: bytes) -> str | None:
-    """The CID of a metrics document with ``digest`` recorded by a refinery run under ``root``."""
-    for state_path in sorted((Path(root) / "runs").glob("*/state.json")):
-        try:
-            state = json.loads(state_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue  # an unreadable run says nothing about this model
-        if isinstance(state, dict) and state.get("metrics_digest") == digest.hex():
-            cid = state.get("metrics_cid")
-            return cid if isinstance(cid, str) else None
-    return None
-
-
-def describe_model(
-    protocol: Protocol, store: ContentStore | None, root: Path | None, model_id: int
-) -> dict[str, Any]:
-    """``model_id`` as JSON-ready data; with ``store`` and ``root``, its dataset and metrics."""
+def describe_model(protocol: Protocol, store: ContentStore | None, model_id: int) -> dict[str, Any]:
+    """``model_id`` as JSON-ready data; with ``store``, its dataset and metrics."""
     record = protocol.model(model_id)
     report: dict[str, Any] = {
         "id": model_id,
@@ -88,16 +71,14 @@ def describe_model(
             }
         except RefineryError as exc:
             report["notes"].append(f"dataset manifest unreadable: {exc}")
-    if root is not None and any(record.metrics_digest):
-        metrics_cid = find_metrics_cid(root, record.metrics_digest)
-        if metrics_cid is None:
-            report["notes"].append(
-                "the metrics document is not known here (the chain keeps only its digest)"
-            )
+    if any(record.metrics_digest):
+        try:
+            metrics = checkpoint_metrics(store, report["checkpoint"], record.metrics_digest)
+        except RefineryError as exc:
+            report["notes"].append(f"metrics unreadable: {exc}")
         else:
-            try:
-                report["metrics_cid"] = metrics_cid
-                report["metrics"] = read_metrics(store, metrics_cid, record.metrics_digest)
-            except RefineryError as exc:
-                report["notes"].append(str(exc))
+            if metrics is None:
+                report["notes"].append("the checkpoint carries no metrics document")
+            else:
+                report["metrics"] = metrics
     return report

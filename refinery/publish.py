@@ -2,9 +2,14 @@
 
 The metrics document (``worldgym.metrics/1``, canonical JSON) records how the
 new model and its parent did on the same held-out tasks, the training run and
-the gate's decision; it is pinned, and its keccak256 is the ``metricsDigest``
-registered on chain. Registration is the last step of a run and the only one
-that cannot be undone, so :func:`register_once` first looks for a
+the gate's decision; its keccak256 is the ``metricsDigest`` registered on
+chain. It is pinned on its own and also shipped inside the checkpoint as
+``worldgym-metrics.json`` (:data:`METRICS_FILE`), so anyone who has the
+chain's record and can reach storage finds it from the checkpoint CID alone
+(:func:`checkpoint_metrics`) and checks it against the digest.
+
+Registration is the last step of a run and the only one that cannot be
+undone, so :func:`register_once` first looks for a
 ``ModelRegistered`` event from this registrar with the same checkpoint CID (a
 run that crashed after sending the transaction but before recording it) and
 returns that model instead of registering a second one.
@@ -26,8 +31,10 @@ from storage import ContentStore, cid_to_bytes
 from storage.errors import StorageError
 
 __all__ = [
+    "METRICS_FILE",
     "METRICS_SCHEMA",
     "Registration",
+    "checkpoint_metrics",
     "find_registration",
     "metrics_digest",
     "pin_metrics",
@@ -36,6 +43,7 @@ __all__ = [
 ]
 
 METRICS_SCHEMA = "worldgym.metrics/1"
+METRICS_FILE = "worldgym-metrics.json"
 MAX_METRICS_BYTES = 4 * 1024 * 1024
 _MODEL_REGISTERED = "ModelRegistered(uint256,uint256,address,bytes,bytes,bytes32)"
 
@@ -63,6 +71,26 @@ def pin_metrics(store: ContentStore, document: dict[str, Any]) -> tuple[str, byt
     except StorageError as exc:
         raise RefineryError(f"cannot pin the metrics document: {exc}") from None
     return cid, metrics_digest(document)
+
+
+def checkpoint_metrics(
+    store: ContentStore, checkpoint_cid: str, digest: bytes
+) -> dict[str, Any] | None:
+    """The metrics document shipped in the checkpoint at ``checkpoint_cid``, checked against
+    the on-chain ``digest``; None when the checkpoint has none (a base model).
+
+    Raises:
+        RefineryError: the checkpoint or the document cannot be read, or does not match.
+    """
+    from policy.checkpoint import read_manifest
+    from policy.errors import CheckpointError
+
+    try:
+        files = read_manifest(store, checkpoint_cid)
+    except CheckpointError as exc:
+        raise RefineryError(str(exc)) from None
+    entry = next((f for f in files if f["path"] == METRICS_FILE), None)
+    return None if entry is None else read_metrics(store, entry["cid"], digest)
 
 
 def read_metrics(store: ContentStore, cid: str, digest: bytes | None = None) -> dict[str, Any]:

@@ -35,8 +35,9 @@ from refinery.config import EvalConfig, TrainConfig
 from refinery.curve import annotate_round, append_round
 from refinery.dataset import pin_dataset, read_dataset_manifest, read_rows
 from refinery.errors import RefineryError
+from refinery.files import atomic_write, canonical_json
 from refinery.lineage import MAX_LINEAGE
-from refinery.publish import METRICS_SCHEMA, pin_metrics, register_once
+from refinery.publish import METRICS_FILE, METRICS_SCHEMA, pin_metrics, register_once
 from refinery.runs import RunDir, RunLock, RunStage, run_key
 from refinery.selection import SelectionConfig, select
 from refinery.sources import LedgerReader, finalized_epochs
@@ -352,6 +353,8 @@ class Refinery:
 
     def _pin(self, rd: RunDir) -> None:
         state = rd.state()
+        # The metrics travel inside the checkpoint, so they can be found from the chain alone.
+        atomic_write(rd.path / "model" / METRICS_FILE, canonical_json(state["metrics"]))
         checkpoint_cid = pin_checkpoint(self.store, rd.path / "model")
         metrics_cid, digest = pin_metrics(self.store, state["metrics"])
         self._advance(

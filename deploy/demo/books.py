@@ -51,7 +51,7 @@ class DemoBooks:
             refinery_dir=self.refinery_dir,
             sync=self.sync,
             sync_every=2.0,
-            metrics=metrics_resolver(self.refinery_dir),
+            metrics=metrics_resolver(self.refinery_dir, self.net.store),
             balance=self.net.chain.balance,
         ).start()
         return self.dashboard

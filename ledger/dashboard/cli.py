@@ -54,7 +54,7 @@ def dashboard(
             refinery_dir=lc.refinery_dir,
             sync=run_sync if sync else None,
             sync_every=sync_every,
-            metrics=metrics_resolver(lc.refinery_dir),
+            metrics=metrics_resolver(lc.refinery_dir, lc.session.store()),
             balance=lambda address: lc.session.protocol().balance(address),
         )
     except OSError as exc:

@@ -25,9 +25,12 @@ from refinery_world import (
 )
 
 from deploy.devchain import DevChain
+from ledger.metrics import metrics_resolver
+from ledger.reports import ModelRow
 from refinery.curve import CURVE_NAME, load_history
 from refinery.dataset import read_dataset_manifest, read_rows
-from refinery.publish import read_metrics
+from refinery.errors import RefineryError
+from refinery.publish import checkpoint_metrics, read_metrics
 from refinery.runs import RunDir, RunStage
 from refinery.service import Refinery
 from storage import cid_from_bytes
@@ -82,6 +85,7 @@ def test_publishes_a_better_model_with_its_lineage_and_survives_crashes(world: C
     outcome = refinery.run_once()
     assert outcome.stage is RunStage.REGISTERED, outcome.message
     model_id = outcome.model_id
+    assert model_id is not None
     assert model_id == chain.latest_model_id() == world.base.id + 1
 
     # Lineage on chain = what the pinned documents say.
@@ -127,9 +131,22 @@ def test_publishes_a_better_model_with_its_lineage_and_survives_crashes(world: C
     (scores,) = round_1["environments"].values()
     assert scores["candidate"] == env["candidate"]["pass_at_1"]
     assert (root / CURVE_NAME).read_bytes().startswith(b"\x89PNG")
-    # where the ledger finds the metrics: the history names the model and holds the document
+    # where the ledger finds the metrics: the history names the model and holds the document,
+    # and the checkpoint carries it, so a machine without the history finds it from the chain
     assert round_1["model_id"] == model_id
     assert round_1["metrics"] == metrics
+    checkpoint = cid_from_bytes(record.checkpoint_cid)
+    assert checkpoint_metrics(world.store, checkpoint, record.metrics_digest) == metrics
+    with pytest.raises(RefineryError, match="does not hash"):
+        checkpoint_metrics(world.store, checkpoint, bytes(32))
+    row = ModelRow(
+        model_id=model_id, parent_id=1, registrar=record.registrar, block=0,
+        checkpoint_cid=checkpoint, dataset_cid=None,
+        metrics_digest="0x" + record.metrics_digest.hex(), batches=0, traces=0,
+    )  # fmt: skip
+    found = metrics_resolver(None, world.store)(row)
+    assert found is not None
+    assert found[:2] == (metrics, True)
 
 
 def test_the_gate_refuses_a_worse_model(world: Chain) -> None:
