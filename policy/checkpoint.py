@@ -24,6 +24,7 @@ from typing import Any
 from client.contracts import Protocol
 from policy.errors import CheckpointError
 from storage import ContentStore, cid_from_bytes, cid_to_bytes
+from storage.documents import DocumentError, read_document
 from storage.errors import StorageError
 
 __all__ = [
@@ -74,13 +75,12 @@ def pin_checkpoint(store: ContentStore, model_dir: Path) -> str:
 def read_manifest(store: ContentStore, cid: str) -> list[dict[str, Any]]:
     """The verified, validated file list of the checkpoint manifest at ``cid``."""
     try:
-        raw = json.loads(store.get_bytes(cid, max_bytes=MAX_MANIFEST_BYTES))
-    except StorageError as exc:
-        raise CheckpointError(f"cannot read checkpoint manifest {cid}: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"checkpoint manifest {cid} is not JSON") from None
-    if not isinstance(raw, dict) or raw.get("schema") != CHECKPOINT_SCHEMA:
-        raise CheckpointError(f"{cid} is not a {CHECKPOINT_SCHEMA} manifest")
+        raw, _ = read_document(
+            store, cid, CHECKPOINT_SCHEMA, max_bytes=MAX_MANIFEST_BYTES,
+            what="checkpoint manifest", noun="manifest",
+        )  # fmt: skip
+    except DocumentError as exc:
+        raise CheckpointError(str(exc)) from None
     files = raw.get("files")
     if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
         raise CheckpointError(f"manifest {cid} must list 1 to {MAX_FILES} files")

@@ -26,6 +26,7 @@ from refinery.errors import RefineryError
 from refinery.files import atomic_path, atomic_write, canonical_json
 from refinery.selection import Selection, SelectionConfig
 from storage import ContentStore
+from storage.documents import DocumentError, read_document
 from storage.errors import StorageError
 
 __all__ = [
@@ -166,13 +167,12 @@ def pin_dataset(
 def read_dataset_manifest(store: ContentStore, cid: str) -> dict[str, Any]:
     """The ``worldgym.dataset/1`` manifest at ``cid`` (verified by the store, shape-checked)."""
     try:
-        raw = json.loads(store.get_bytes(cid, max_bytes=MAX_MANIFEST_BYTES))
-    except StorageError as exc:
-        raise RefineryError(f"cannot read dataset manifest {cid}: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RefineryError(f"dataset manifest {cid} is not JSON") from None
-    if not isinstance(raw, dict) or raw.get("schema") != DATASET_SCHEMA:
-        raise RefineryError(f"{cid} is not a {DATASET_SCHEMA} manifest")
+        raw, _ = read_document(
+            store, cid, DATASET_SCHEMA, max_bytes=MAX_MANIFEST_BYTES,
+            what="dataset manifest", noun="manifest",
+        )  # fmt: skip
+    except DocumentError as exc:
+        raise RefineryError(str(exc)) from None
     epochs, data = raw.get("epochs"), raw.get("data")
     if not (
         isinstance(epochs, list)

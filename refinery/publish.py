@@ -17,7 +17,6 @@ returns that model instead of registering a second one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from client.contracts import Protocol
 from refinery.errors import RefineryError
 from refinery.files import canonical_json
 from storage import ContentStore, cid_to_bytes
+from storage.documents import DocumentError, read_document
 from storage.errors import StorageError
 
 __all__ = [
@@ -96,14 +96,12 @@ def checkpoint_metrics(
 def read_metrics(store: ContentStore, cid: str, digest: bytes | None = None) -> dict[str, Any]:
     """The metrics document at ``cid``, checked against the on-chain ``digest`` when given."""
     try:
-        data = store.get_bytes(cid, max_bytes=MAX_METRICS_BYTES)
-        document = json.loads(data)
-    except StorageError as exc:
-        raise RefineryError(f"cannot read metrics document {cid}: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RefineryError(f"metrics document {cid} is not JSON") from None
-    if not isinstance(document, dict) or document.get("schema") != METRICS_SCHEMA:
-        raise RefineryError(f"{cid} is not a {METRICS_SCHEMA} document")
+        document, data = read_document(
+            store, cid, METRICS_SCHEMA, max_bytes=MAX_METRICS_BYTES,
+            what="metrics document", noun="document",
+        )  # fmt: skip
+    except DocumentError as exc:
+        raise RefineryError(str(exc)) from None
     if digest is not None and bytes(keccak(data)) != digest:
         raise RefineryError(f"metrics document {cid} does not hash to the registered digest")
     return document
