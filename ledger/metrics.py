@@ -18,6 +18,8 @@ Anything unreadable simply means "no metrics".
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 MAX_HISTORY_BYTES = 16 << 20
+_RETRY_S = 60.0
 
 
 def canonical_digest(metrics: Any) -> str:
@@ -71,7 +74,8 @@ def metrics_resolver(
     the checkpoint in ``store`` (see the module docstring)."""
     path = history_path(refinery_dir)
     cache: dict[str, Any] = {"stamp": None, "by_model": {}}
-    from_checkpoints: dict[str, dict[str, Any] | None] = {}
+    # checkpoint CID -> (its metrics or None, monotonic time after which to look again)
+    from_checkpoints: dict[str, tuple[dict[str, Any] | None, float]] = {}
 
     def by_model() -> dict[int, dict[str, Any]]:
         try:
@@ -91,14 +95,18 @@ def metrics_resolver(
     def in_checkpoint(row: ModelRow) -> dict[str, Any] | None:
         if store is None or int(row.metrics_digest, 16) == 0:  # a base model: no metrics
             return None
-        if row.checkpoint_cid not in from_checkpoints:
-            digest = bytes.fromhex(row.metrics_digest.removeprefix("0x"))
-            try:
-                found = checkpoint_metrics(store, row.checkpoint_cid, digest)
-            except RefineryError:
-                found = None  # unreadable or not matching the chain: shown as no metrics
-            from_checkpoints[row.checkpoint_cid] = found
-        return from_checkpoints[row.checkpoint_cid]
+        known = from_checkpoints.get(row.checkpoint_cid)
+        if known is not None and time.monotonic() < known[1]:
+            return known[0]
+        digest = bytes.fromhex(row.metrics_digest.removeprefix("0x"))
+        try:
+            found, until = checkpoint_metrics(store, row.checkpoint_cid, digest), math.inf
+        except RefineryError:
+            # unreadable (storage may be down) or not matching the chain: no metrics for now,
+            # asked again after a while rather than on every page load
+            found, until = None, time.monotonic() + _RETRY_S
+        from_checkpoints[row.checkpoint_cid] = (found, until)
+        return found
 
     def resolve(row: ModelRow) -> tuple[dict[str, Any], bool, str] | None:
         metrics = by_model().get(row.model_id)
