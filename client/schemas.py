@@ -210,7 +210,7 @@ def parse_batch(data: bytes, *, max_bytes: int = MAX_BATCH_BYTES) -> BatchDocume
         raise BatchFormatError(f"batch is {len(data):,} bytes, over the cap of {max_bytes:,}")
     try:
         return BatchDocument.model_validate_json(data)
-    except (ValidationError, ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):  # pydantic's ValidationError included
         pass
     return _parse_checked(data)
 
