@@ -41,6 +41,7 @@ __all__ = [
     "ReasoningGymVerifier",
     "RegexExtract",
     "RegexVerifier",
+    "SpecSampling",
     "TagExtract",
     "Verifier",
     "check_regex",
@@ -318,6 +319,19 @@ Verifier = Annotated[
 # --------------------------------------------------------------------------- the spec
 
 
+class SpecSampling(_Strict):
+    """How every completion is sampled: Gumbel-max over the top-p nucleus with the chain's noise.
+
+    The miner has no say: every batch header must repeat these values, and
+    validators check each token against them (docs/protocol-v2.md).
+    """
+
+    temperature: float = Field(
+        default=1.0, ge=0.0, le=2.0, allow_inf_nan=False, description="0 is greedy"
+    )
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0, allow_inf_nan=False)
+
+
 class EnvSpec(_Strict):
     """An environment: ``worldgym.env/1``. Load one with :func:`gym.load_spec`."""
 
@@ -331,9 +345,15 @@ class EnvSpec(_Strict):
     extract: Extract = TagExtract(kind="tag")
     verifier: Verifier
     max_tokens: int = Field(
-        default=2048, ge=1, le=262_144, description="token budget per completion"
+        default=2048, ge=1, le=32_768, description="token budget per completion"
     )
-    group_size: int = Field(default=8, ge=1, le=256, description="completions per task (hint)")
+    sampling: SpecSampling = SpecSampling()
+    group_size: int = Field(
+        default=8,
+        ge=2,
+        le=64,
+        description="completions per task; a group's disagreement is what a batch is paid for",
+    )
     max_completion_chars: int | None = Field(
         default=None,
         ge=1,

@@ -94,11 +94,21 @@ class TraceResult:
 
 @dataclass(frozen=True)
 class BatchVerdict:
-    """The score of a batch in basis points, why, and each trace's result."""
+    """The verdict on a batch: what the validator reveals for it, why, and each trace's result.
+
+    ``score`` is the batch's learning signal in basis points (0 when rejected);
+    ``fraud`` marks a batch no honest miner could have sent (revealed as
+    ``FRAUD``, which slashes the miner's bond when a stake majority agrees);
+    ``digest`` (0..127) commits to the per-trace verdicts and the rollout
+    canaries, so only a validator that did the work matches it
+    (docs/protocol-v2.md).
+    """
 
     score: int
     reason: str
     traces: list[TraceResult] = field(default_factory=list)
+    digest: int = 0
+    fraud: bool = False
 
     @property
     def rejected(self) -> bool:
