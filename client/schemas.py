@@ -1,4 +1,4 @@
-"""``worldgym.batch/1``: the document a miner pins and a validator scores.
+"""``worldgym.batch/2``: the document a miner pins and a validator scores.
 
 A batch is one JSON document: a header that binds it to one submission on
 chain (chain, contract, epoch, miner, environment, version, sequence, model)
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -41,7 +41,7 @@ __all__ = [
     "task_index",
 ]
 
-BATCH_SCHEMA = "worldgym.batch/1"
+BATCH_SCHEMA: Final = "worldgym.batch/2"
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_TRACES = 4096
 MAX_TEXT = 200_000
@@ -73,18 +73,22 @@ class ModelRef(_Strict):
 
 
 class Sampling(_Strict):
-    """Sampling settings used for every trace."""
+    """How every trace was sampled: the environment spec's settings, repeated in the header.
+
+    The randomness is not a setting: each sample's noise comes from its task
+    seed and sample index (:mod:`policy.gumbel`, docs/protocol-v2.md), so
+    there is no seed to declare (version 1 had one, which let a miner choose).
+    """
 
     temperature: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
     top_p: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
     max_new_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS)]
-    seed: Annotated[int, Field(ge=0, lt=2**63)]
 
 
 class BatchHeader(_Strict):
     """What the batch claims to be; checked against the on-chain submission."""
 
-    schema_: Literal["worldgym.batch/1"] = Field(alias="schema")
+    schema_: Literal["worldgym.batch/2"] = Field(alias="schema")
     chain_id: Annotated[int, Field(ge=1)]
     contract: Annotated[str, Field(pattern=_ADDRESS)]
     epoch: Annotated[int, Field(ge=0)]
@@ -95,7 +99,7 @@ class BatchHeader(_Strict):
     model: ModelRef
     sampling: Sampling
     task_count: Annotated[int, Field(ge=1, le=MAX_TRACES)]
-    group_size: Annotated[int, Field(ge=1, le=64)]
+    group_size: Annotated[int, Field(ge=2, le=64)]
 
 
 class Trace(_Strict):
@@ -121,7 +125,7 @@ class Trace(_Strict):
 
 
 class BatchDocument(_Strict):
-    """A whole ``worldgym.batch/1`` document."""
+    """A whole ``worldgym.batch/2`` document."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
@@ -242,8 +246,8 @@ def _parse_checked(data: bytes) -> BatchDocument:
 
 
 def batch_json_schema() -> dict[str, Any]:
-    """JSON Schema of ``worldgym.batch/1`` for other implementations."""
+    """JSON Schema of ``worldgym.batch/2`` for other implementations."""
     schema = BatchDocument.model_json_schema(by_alias=True)
-    schema["$id"] = "https://worldgym.dev/schemas/batch-1.json"
+    schema["$id"] = "https://worldgym.dev/schemas/batch-2.json"
     schema["title"] = BATCH_SCHEMA
     return schema

@@ -1,9 +1,12 @@
-"""From an epoch's seed to a ``worldgym.batch/1`` document: derive, prompt, sample, extract.
+"""From an epoch's seed to a ``worldgym.batch/2`` document: derive, prompt, sample, extract.
 
 Task ``i`` of the batch with on-chain sequence ``s`` is derived from index
 ``s << 32 | i`` (:func:`client.schemas.task_index`), so the tasks are fixed by
 the seed, the environment, the miner's address and the sequence the contract
-will assign; nothing here chooses them.
+will assign. Sample ``j`` of a task is the Gumbel-max sample with the key
+derived from the task seed and ``j`` (:class:`policy.gumbel.SampleKey`), and
+the sampling settings and group size are the environment spec's
+(:func:`spec_sampling`): nothing here chooses anything.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from client.schemas import (
+    BATCH_SCHEMA,
     BatchDocument,
     BatchHeader,
     Message,
@@ -23,9 +27,11 @@ from client.schemas import (
     task_index,
 )
 from gym import Environment, Task
+from gym.spec import EnvSpec
 from policy import Completion, Policy
+from policy.gumbel import SampleKey
 
-__all__ = ["BatchPlan", "build_batch", "derive_tasks", "sampling_seed"]
+__all__ = ["BatchPlan", "build_batch", "derive_tasks", "spec_sampling"]
 
 
 @dataclass(frozen=True)
@@ -46,12 +52,13 @@ class BatchPlan:
     sampling: Sampling
 
 
-def sampling_seed(seed: bytes, miner: str, env_id: int, sequence: int) -> int:
-    """A reproducible 63-bit sampling seed for one batch (recorded in its header)."""
-    material = (
-        seed + bytes.fromhex(miner[2:]) + env_id.to_bytes(32, "big") + sequence.to_bytes(8, "big")
+def spec_sampling(spec: EnvSpec) -> Sampling:
+    """The sampling settings every batch of an environment declares: the spec's own."""
+    return Sampling(
+        temperature=spec.sampling.temperature,
+        top_p=spec.sampling.top_p,
+        max_new_tokens=spec.max_tokens,
     )
-    return int.from_bytes(keccak(material)[:8], "big") >> 1
 
 
 def derive_tasks(plan: BatchPlan, env: Environment) -> list[Task]:
@@ -92,8 +99,8 @@ def build_batch(
     for start in range(0, len(tasks), chunk):
         part = tasks[start : start + chunk]
         prompts = [env.prompt(t) for t in part]
-        step = plan.sampling.model_copy(update={"seed": (plan.sampling.seed + start) % 2**63})
-        groups = policy.generate(prompts, n=plan.group_size, sampling=step)
+        keys = [[SampleKey.derive(t.task_seed, j) for j in range(plan.group_size)] for t in part]
+        groups = policy.generate(prompts, n=plan.group_size, sampling=plan.sampling, keys=keys)
         tokens = 0
         for offset, (prompt, group) in enumerate(zip(prompts, groups, strict=True)):
             messages = [Message(role=m["role"], content=m["content"]) for m in prompt]  # type: ignore[arg-type]
@@ -103,7 +110,7 @@ def build_batch(
         if on_progress is not None:
             on_progress(len(part), tokens)
     header = BatchHeader(
-        schema="worldgym.batch/1",
+        schema=BATCH_SCHEMA,
         chain_id=plan.chain_id,
         contract=to_checksum_address(plan.contract),
         epoch=plan.epoch,

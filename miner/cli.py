@@ -52,9 +52,6 @@ def _model(session: Session, protocol: Any, model: str | None) -> ModelHandle:
 EnvOpt = Annotated[list[int] | None, typer.Option("--env", help="environment id (repeatable)")]
 OnceOpt = Annotated[bool, typer.Option("--once", help="mine the current epoch, then stop")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", min=1, help="epochs to mine")]
-GroupOpt = Annotated[
-    int | None, typer.Option("--group", min=1, max=64, help="samples per task (default: spec)")
-]
 TasksOpt = Annotated[int, typer.Option("--tasks-per-batch", min=1, help="tasks in each batch")]
 PerEpochOpt = Annotated[
     int, typer.Option("--batches-per-epoch", min=1, help="batches per environment per epoch")
@@ -72,11 +69,6 @@ BaseUrlOpt = Annotated[
 TensorParallelOpt = Annotated[
     int, typer.Option("--tensor-parallel", min=1, help="GPUs per model (vllm)")
 ]
-TemperatureOpt = Annotated[float, typer.Option("--temperature", min=0.0, max=10.0)]
-TopPOpt = Annotated[float, typer.Option("--top-p", min=0.01, max=1.0)]
-MaxTokensOpt = Annotated[
-    int | None, typer.Option("--max-new-tokens", min=1, help="token budget (default: spec)")
-]
 RetryOpt = Annotated[
     float, typer.Option("--retry-s", min=0.0, help="keep retrying an outage this many seconds")
 ]
@@ -88,7 +80,6 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
     env: EnvOpt = None,
     once: OnceOpt = False,
     epochs: EpochsOpt = None,
-    group: GroupOpt = None,
     tasks_per_batch: TasksOpt = 8,
     batches_per_epoch: PerEpochOpt = 1,
     backend: BackendOpt = "transformers",
@@ -97,9 +88,6 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
     batch_size: BatchSizeOpt = 16,
     base_url: BaseUrlOpt = None,
     tensor_parallel: TensorParallelOpt = 1,
-    temperature: TemperatureOpt = 1.0,
-    top_p: TopPOpt = 1.0,
-    max_new_tokens: MaxTokensOpt = None,
     retry_s: RetryOpt = 300.0,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
@@ -130,10 +118,6 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
         env_ids=tuple(env),
         tasks_per_batch=tasks_per_batch,
         batches_per_epoch=batches_per_epoch,
-        group_size=group,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
         retry_s=retry_s,
     )
     console = Console(stderr=True)

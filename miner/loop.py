@@ -22,10 +22,10 @@ from rich.progress import (
 )
 
 from client.contracts import Protocol
-from client.schemas import MAX_TRACES, ModelRef, Sampling, encode_batch
+from client.schemas import MAX_TRACES, ModelRef, encode_batch
 from gym import Environment, load_environment
 from gym.registry import resolve
-from miner.build import BatchPlan, build_batch, sampling_seed
+from miner.build import BatchPlan, build_batch, spec_sampling
 from miner.errors import MinerError
 from miner.spool import OPEN_STATES, BatchState, Spool, SpoolEntry
 from miner.submit import TRANSIENT, Submitter
@@ -38,15 +38,13 @@ __all__ = ["Miner", "MiningConfig"]
 
 @dataclass(frozen=True)
 class MiningConfig:
-    """What to mine and how; ``None`` means "the environment spec's own value"."""
+    """What to mine. How to sample (temperature, top-p, group size, token budget) is not
+    the miner's choice: every environment spec fixes it, and validators reject a batch
+    that differs."""
 
     env_ids: tuple[int, ...]
     tasks_per_batch: int = 8
     batches_per_epoch: int = 1
-    group_size: int | None = None
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int | None = None
     retry_s: float = 300.0
     poll_s: float = 2.0
 
@@ -57,8 +55,6 @@ class MiningConfig:
             raise MinerError(f"--tasks-per-batch must be 1..{MAX_TRACES}")
         if self.batches_per_epoch < 1:
             raise MinerError("--batches-per-epoch must be at least 1")
-        if self.group_size is not None and not 1 <= self.group_size <= 64:
-            raise MinerError("--group must be 1..64")
 
 
 class Miner:
@@ -138,13 +134,6 @@ class Miner:
         version, env = self._environment(env_id)
         spec = env.spec
         sequence = self.protocol.miner_batch_count(epoch, self.miner)
-        budget = self.config.max_new_tokens or spec.max_tokens
-        sampling = Sampling(
-            temperature=self.config.temperature,
-            top_p=self.config.top_p,
-            max_new_tokens=min(budget, spec.max_tokens),
-            seed=sampling_seed(seed, self.miner, env_id, sequence),
-        )
         deployment = self.protocol.deployment
         plan = BatchPlan(
             chain_id=deployment.chain_id,
@@ -156,9 +145,9 @@ class Miner:
             env_version=version,
             sequence=sequence,
             task_count=self.config.tasks_per_batch,
-            group_size=self.config.group_size or spec.group_size,
+            group_size=spec.group_size,
             model=ModelRef(id=self.model.id, digest=self.model.cid),
-            sampling=sampling,
+            sampling=spec_sampling(spec),
         )
         return plan, env
 

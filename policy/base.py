@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from client.schemas import Sampling
 from policy.errors import BackendUnavailableError, PolicyError
+from policy.gumbel import SampleKey
 
-__all__ = ["BACKENDS", "Backend", "Completion", "Messages", "Policy", "load_policy"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Completion",
+    "Messages",
+    "Policy",
+    "chat_prompt_ids",
+    "check_keys",
+    "load_policy",
+]
 
 Messages = list[dict[str, str]]
 Backend = Literal["transformers", "vllm", "openai"]
@@ -51,10 +61,41 @@ class Policy(Protocol):
         ...
 
     def generate(
-        self, prompts: Sequence[Messages], *, n: int, sampling: Sampling
+        self,
+        prompts: Sequence[Messages],
+        *,
+        n: int,
+        sampling: Sampling,
+        keys: Sequence[Sequence[SampleKey]] | None = None,
+        seed: int = 0,
     ) -> list[list[Completion]]:
-        """``n`` completions for each prompt, in prompt order."""
+        """``n`` completions for each prompt, in prompt order.
+
+        Completion ``j`` of prompt ``i`` is the Gumbel-max sample with key
+        ``keys[i][j]`` (:mod:`policy.gumbel`); without keys, keys derived from
+        ``seed``.
+        """
         ...
+
+
+def chat_prompt_ids(tokenizer: Any, prompt: Messages) -> list[int]:
+    """Token ids of a chat prompt, ready for the assistant's turn, with the model's own template.
+
+    transformers 5 returns a ``BatchEncoding`` where 4.x returned a list; both are accepted.
+    """
+    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+        ids = ids["input_ids"]
+    return [int(i) for i in ids]
+
+
+def check_keys(keys: Sequence[Sequence[SampleKey]], prompts: int, n: int) -> None:
+    """Raise PolicyError unless ``keys`` holds ``n`` keys for each of ``prompts`` prompts."""
+    if len(keys) != prompts or any(len(group) != n for group in keys):
+        raise PolicyError(
+            f"need {n} sample keys for each of {prompts} prompts, got "
+            f"{[len(group) for group in keys][:8]} for {len(keys)}"
+        )
 
 
 def load_policy(

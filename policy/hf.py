@@ -1,22 +1,27 @@
-"""The ``transformers`` backend: batched sampling with left padding, and teacher-forced scoring.
+"""The ``transformers`` backend: verifiable sampling with left padding, teacher-forced logits.
 
-Generation records, for every sampled token, the raw log-probability the model
-gave it (``output_logits``, before temperature and top-p), which is what
+Every sample is drawn by Gumbel-max with the noise of its key
+(:mod:`policy.gumbel`): a logits processor turns each step's logits into the
+perturbed scores and generation takes their arg-max. Generation records, for
+every sampled token, the raw log-probability the model gave it
+(``output_logits``: log-softmax at temperature 1, before top-p), which is what
 :meth:`TransformersPolicy.score` recomputes from one forward pass over the
-prompt and the completion; validators and the tests compare the two.
+prompt and the completion. :meth:`TransformersPolicy.teacher_forced` gives a
+validator the logits of many traces, batched, one trace at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from client.schemas import Sampling
-from policy.base import Completion, Messages
+from policy.base import Completion, Messages, chat_prompt_ids, check_keys
 from policy.errors import BackendUnavailableError, PolicyError
+from policy.gumbel import SampleKey, gumbel_torch, key_tensor, perturbed_scores, seeded_keys
 
-__all__ = ["TokenStats", "TransformersPolicy"]
+__all__ = ["TransformersPolicy"]
 
 
 def _import_ml() -> tuple[Any, Any]:
@@ -30,31 +35,6 @@ def _import_ml() -> tuple[Any, Any]:
     # Our own bars show progress; transformers' would interleave with them.
     transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return torch, transformers
-
-
-class TokenStats:
-    """Per-token statistics of a completion under the model (see :meth:`TransformersPolicy.stats`).
-
-    ``logprobs``: raw log p(token); ``expected`` and ``variance``: mean and
-    variance of log p(x) when x is drawn from the *sampling* distribution
-    (temperature and top-p applied); ``in_nucleus``: whether the token could
-    have been drawn at all under top-p; ``top``: log-probability of the most
-    likely token (for greedy decoding).
-    """
-
-    def __init__(
-        self,
-        logprobs: list[float],
-        expected: list[float],
-        variance: list[float],
-        in_nucleus: list[bool],
-        top: list[float],
-    ) -> None:
-        self.logprobs = logprobs
-        self.expected = expected
-        self.variance = variance
-        self.in_nucleus = in_nucleus
-        self.top = top
 
 
 class TransformersPolicy:
@@ -88,16 +68,18 @@ class TransformersPolicy:
         return f"transformers:{self.model_dir.name}@{self.device}"
 
     @property
+    def vocab_size(self) -> int:
+        """The width of the model's logits: every token id is below it."""
+        return int(self.model.config.vocab_size)
+
+    @property
     def eos_token_id(self) -> int:
         """The id that ends a completion."""
         return int(self.tokenizer.eos_token_id)
 
     def prompt_ids(self, prompt: Messages) -> list[int]:
         """Token ids of the chat-formatted prompt, ready for the assistant's turn."""
-        ids = self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        return [int(i) for i in ids]
+        return chat_prompt_ids(self.tokenizer, prompt)
 
     def decode(self, tokens: Sequence[int]) -> str:
         """The text of a completion's tokens (special tokens dropped)."""
@@ -106,45 +88,57 @@ class TransformersPolicy:
     # -- sampling -----------------------------------------------------------------------
 
     def generate(
-        self, prompts: Sequence[Messages], *, n: int, sampling: Sampling
+        self,
+        prompts: Sequence[Messages],
+        *,
+        n: int,
+        sampling: Sampling,
+        keys: Sequence[Sequence[SampleKey]] | None = None,
+        seed: int = 0,
     ) -> list[list[Completion]]:
         """``n`` completions for each prompt, batched ``batch_size`` sequences at a time.
 
-        Seeded once per call from ``sampling.seed``, so the same call on the
-        same machine returns the same completions.
+        Completion ``j`` of prompt ``i`` is the Gumbel-max sample with key
+        ``keys[i][j]`` (the protocol's keys, derived from the chain); without
+        keys they are derived from ``seed`` (evaluation, benchmarks).
         """
         if n < 1:
             raise PolicyError(f"n must be at least 1, not {n}")
-        self._torch.manual_seed(sampling.seed)  # sampling draws from torch's generator only
-        flat = [p for p in prompts for _ in range(n)]
+        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
+        check_keys(keys, len(prompts), n)
+        flat = [(p, k) for p, group in zip(prompts, keys, strict=True) for k in group]
         out: list[Completion] = []
         for start in range(0, len(flat), self.batch_size):
             out.extend(self._generate_chunk(flat[start : start + self.batch_size], sampling))
         return [out[i * n : (i + 1) * n] for i in range(len(prompts))]
 
-    def _generate_chunk(self, prompts: Sequence[Messages], sampling: Sampling) -> list[Completion]:
-        torch = self._torch
-        ids = [self.prompt_ids(p) for p in prompts]
+    def _generate_chunk(
+        self, items: Sequence[tuple[Messages, SampleKey]], sampling: Sampling
+    ) -> list[Completion]:
+        torch, transformers = self._torch, self._transformers
+        ids = [self.prompt_ids(p) for p, _ in items]
         width = max(len(i) for i in ids)
         pad = int(self.tokenizer.pad_token_id)
         input_ids = torch.tensor([[pad] * (width - len(i)) + i for i in ids], device=self.device)
         mask = torch.tensor(
             [[0] * (width - len(i)) + [1] * len(i) for i in ids], device=self.device
         )
-        greedy = sampling.temperature == 0.0
-        kwargs: dict[str, Any] = {"do_sample": not greedy}
-        if not greedy:
-            kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
+        processor = _GumbelMax(key_tensor([k for _, k in items], self.device), width, sampling)
+        config = transformers.GenerationConfig(
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=pad,
+            eos_token_id=self.eos_token_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
         with torch.inference_mode():
             result = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=mask,
-                max_new_tokens=sampling.max_new_tokens,
-                return_dict_in_generate=True,
-                output_logits=True,
-                pad_token_id=pad,
-                eos_token_id=self.eos_token_id,
-                **kwargs,
+                generation_config=config,
+                logits_processor=transformers.LogitsProcessorList([processor]),
             )
         new = result.sequences[:, width:]
         steps = torch.stack(result.logits, dim=1).float().log_softmax(dim=-1)
@@ -162,64 +156,63 @@ class TransformersPolicy:
 
     # -- scoring ------------------------------------------------------------------------
 
-    def _logits(self, prompt: Messages, tokens: Sequence[int]) -> Any:
-        """Logits predicting each of ``tokens`` after the prompt (float32, [len(tokens), V])."""
-        torch = self._torch
-        head = self.prompt_ids(prompt)
-        vocab = int(self.model.config.vocab_size)
-        if any(not 0 <= t < vocab for t in tokens):
-            raise PolicyError(f"a token id is outside the model's vocabulary of {vocab}")
-        seq = torch.tensor([head + list(tokens)], device=self.device)
-        with torch.inference_mode():
-            logits = self.model(input_ids=seq).logits[0].float()
-        return logits[len(head) - 1 : len(head) - 1 + len(tokens)]
-
     def score(self, prompt: Messages, tokens: Sequence[int]) -> list[float]:
         """Raw log-probabilities of ``tokens`` completing ``prompt`` (one forward pass)."""
         if not tokens:
             return []
         torch = self._torch
-        logp = self._logits(prompt, tokens).log_softmax(dim=-1)
+        logp = next(self.teacher_forced([(prompt, tokens)])).log_softmax(dim=-1)
         index = torch.tensor(list(tokens), device=logp.device).unsqueeze(-1)
         return [float(x) for x in logp.gather(-1, index).squeeze(-1).tolist()]
 
-    def stats(self, prompt: Messages, tokens: Sequence[int], sampling: Sampling) -> TokenStats:
-        """:class:`TokenStats` of ``tokens`` under this model and the sampling settings."""
+    def teacher_forced(self, items: Sequence[tuple[Messages, Sequence[int]]]) -> Iterator[Any]:
+        """The float32 logits ``[len(tokens), vocab]`` predicting each trace's tokens, in order.
+
+        Traces are run ``batch_size`` at a time, right-padded (a causal model's
+        logits at real positions do not see the padding), and yielded one at a
+        time so a validator never holds more than one batch of logits.
+        """
         torch = self._torch
-        if not tokens:
-            return TokenStats([], [], [], [], [])
-        logits = self._logits(prompt, tokens)
-        logp = logits.log_softmax(dim=-1)
-        index = torch.tensor(list(tokens), device=logp.device).unsqueeze(-1)
-        chosen = logp.gather(-1, index).squeeze(-1)
-        top = logp.max(dim=-1).values
-        if sampling.temperature == 0.0:
-            q = torch.nn.functional.one_hot(logp.argmax(dim=-1), logp.shape[-1]).float()
-            keep = q > 0
-        else:
-            q = (logits / sampling.temperature).softmax(dim=-1)
-            keep = _nucleus(torch, q, sampling.top_p)
-            q = torch.where(keep, q, torch.zeros_like(q))
-            q = q / q.sum(dim=-1, keepdim=True)
-        safe = torch.where(keep, logp, torch.zeros_like(logp))
-        expected = (q * safe).sum(dim=-1)
-        variance = (q * (safe - expected.unsqueeze(-1)) ** 2).sum(dim=-1)
-        in_nucleus = keep.gather(-1, index).squeeze(-1)
-        return TokenStats(
-            chosen.tolist(), expected.tolist(), variance.tolist(), in_nucleus.tolist(), top.tolist()
-        )
+        vocab = int(self.model.config.vocab_size)
+        pad = int(self.tokenizer.pad_token_id)
+        for start in range(0, len(items), self.batch_size):
+            chunk = items[start : start + self.batch_size]
+            heads = [self.prompt_ids(prompt) for prompt, _ in chunk]
+            for _, tokens in chunk:
+                if any(not 0 <= t < vocab for t in tokens):
+                    raise PolicyError(f"a token id is outside the model's vocabulary of {vocab}")
+            rows = [h + list(t) for h, (_, t) in zip(heads, chunk, strict=True)]
+            width = max(len(r) for r in rows)
+            seq = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.device)
+            mask = torch.tensor(
+                [[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.device
+            )
+            with torch.inference_mode():
+                logits = self.model(input_ids=seq, attention_mask=mask).logits.float()
+            for row, (head, (_, tokens)) in enumerate(zip(heads, chunk, strict=True)):
+                yield logits[row, len(head) - 1 : len(head) - 1 + len(tokens)]
 
 
-def _nucleus(torch: Any, probs: Any, top_p: float) -> Any:
-    """Mask of the tokens top-p sampling may draw (the smallest set with mass >= top_p).
+class _GumbelMax:
+    """A transformers logits processor: each step's logits become Gumbel-max scores.
 
-    A small slack keeps tokens at the boundary that float rounding on another
-    device could have let in.
+    Generation then takes their arg-max (``do_sample=False``), which is the
+    sample the keys fix. Rows are the batch's sequences; all share one prompt
+    width (left padding), so the step's position is ``len(input_ids) - width``.
     """
-    if top_p >= 1.0:
-        return torch.ones_like(probs, dtype=torch.bool)
-    ordered, order = probs.sort(dim=-1, descending=True)
-    before = ordered.cumsum(dim=-1) - ordered
-    keep_sorted = before < min(1.0, top_p + 1e-3)
-    keep = torch.zeros_like(keep_sorted)
-    return keep.scatter(-1, order, keep_sorted)
+
+    def __init__(self, keys: Any, width: int, sampling: Sampling) -> None:
+        self.keys = keys
+        self.width = width
+        self.temperature = sampling.temperature
+        self.top_p = sampling.top_p
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self.temperature == 0.0:
+            return scores
+        step = input_ids.shape[1] - self.width
+        positions = torch.full((scores.shape[0],), step, dtype=torch.int64, device=scores.device)
+        noise = gumbel_torch(self.keys, positions, scores.shape[-1])
+        return perturbed_scores(scores, noise, self.temperature, self.top_p)

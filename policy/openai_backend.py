@@ -1,11 +1,20 @@
-"""The ``openai`` backend: any OpenAI-compatible completions server (e.g. ``vllm serve``).
+"""The ``openai`` backend: an OpenAI-compatible completions server running the protocol's sampler.
 
-The chat template is applied locally with the checkpoint's tokenizer and the
-prompt is sent as token ids to ``POST {base_url}/completions`` with
-``logprobs: 0`` and vLLM's ``return_tokens_as_token_ids`` extension, so the
-answer carries the sampled token ids and their raw log-probabilities. Every
-answer is validated before use: a server that answers something else is an
-error that says what was wrong, never a silently shortened trace.
+The server must draw Gumbel-max samples with the chain's noise, which a plain
+server cannot; run vLLM with WorldGym's logits processor::
+
+    VLLM_USE_V2_MODEL_RUNNER=0 vllm serve MODEL_DIR \
+        --logits-processors policy.vllm_gumbel:GumbelMaxLogitsProcessor
+
+Each sample is one request to ``POST {base_url}/completions`` with
+``temperature: 0`` (the server takes the arg-max of the processor's scores),
+the sample's key and the environment's temperature and top-p in
+``vllm_xargs``, the prompt as token ids made locally with the checkpoint's
+chat template, ``logprobs: 0`` and vLLM's ``return_tokens_as_token_ids``, so
+the answer carries the sampled token ids and their raw log-probabilities.
+Every answer is validated before use: a server that answers something else is
+an error that says what was wrong, never a silently shortened trace; a server
+without the processor samples greedily, and validators reject its batches.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ from typing import Any, Literal
 import httpx
 
 from client.schemas import Sampling
-from policy.base import Completion, Messages
+from policy.base import Completion, Messages, chat_prompt_ids, check_keys
 from policy.errors import BackendUnavailableError, PolicyError
+from policy.gumbel import SampleKey, seeded_keys
+from policy.vllm_gumbel import request_args
 
 __all__ = ["OpenAIPolicy"]
 
@@ -57,23 +68,35 @@ class OpenAIPolicy:
         return f"openai:{self.served_model}@{self.base_url}"
 
     def generate(
-        self, prompts: Sequence[Messages], *, n: int, sampling: Sampling
+        self,
+        prompts: Sequence[Messages],
+        *,
+        n: int,
+        sampling: Sampling,
+        keys: Sequence[Sequence[SampleKey]] | None = None,
+        seed: int = 0,
     ) -> list[list[Completion]]:
-        """``n`` completions per prompt, one request per prompt."""
-        return [self._one(p, n, sampling) for p in prompts]
+        """``n`` completions per prompt, one request per sample (each has its own key)."""
+        if n < 1:
+            raise PolicyError(f"n must be at least 1, not {n}")
+        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
+        check_keys(keys, len(prompts), n)
+        out = []
+        for prompt, group in zip(prompts, keys, strict=True):
+            ids = chat_prompt_ids(self.tokenizer, prompt)
+            out.append([self._one(ids, key, sampling) for key in group])
+        return out
 
-    def _one(self, prompt: Messages, n: int, sampling: Sampling) -> list[Completion]:
-        ids = list(self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True))
+    def _one(self, ids: list[int], key: SampleKey, sampling: Sampling) -> Completion:
         body = {
             "model": self.served_model,
             "prompt": ids,
-            "n": n,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
+            "n": 1,
+            "temperature": 0.0,
             "max_tokens": sampling.max_new_tokens,
-            "seed": sampling.seed,
             "logprobs": 0,
             "return_tokens_as_token_ids": True,
+            "vllm_xargs": request_args(key, sampling.temperature, sampling.top_p),
         }
         try:
             answer = self._http.post(f"{self.base_url}/completions", json=body)
@@ -90,9 +113,9 @@ class OpenAIPolicy:
             completions = [self._completion(c) for c in choices]
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"the completions server's answer is malformed: {exc!r}") from None
-        if len(completions) != n:
-            raise PolicyError(f"asked the server for {n} completions, got {len(completions)}")
-        return completions
+        if len(completions) != 1:
+            raise PolicyError(f"asked the server for 1 completion, got {len(completions)}")
+        return completions[0]
 
     def _completion(self, choice: dict[str, Any]) -> Completion:
         lp = choice["logprobs"]

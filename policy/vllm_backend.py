@@ -1,11 +1,15 @@
 """The ``vllm`` backend: vLLM's offline engine on a GPU host (the ``vllm`` extra).
 
-vLLM is imported only when this backend is built. Prompts go in as token ids
-made with the checkpoint's own chat template, so the tokens a validator
-re-scores are exactly the ones the engine saw. vLLM reports raw-model
-log-probabilities of the sampled tokens (``logprobs=0``), the same quantity
-the transformers backend records; the end-of-sequence token is part of
-``token_ids`` when generation stopped on it.
+vLLM is imported only when this backend is built. The engine loads the
+protocol's sampler (:mod:`policy.vllm_gumbel`) and every sample is its own
+request with ``temperature = 0`` and the sample's key in ``extra_args``, so
+vLLM draws exactly the Gumbel-max sample the chain fixed (continuous batching
+still runs all of them together). Prompts go in as token ids made with the
+checkpoint's own chat template, so the tokens a validator re-scores are
+exactly the ones the engine saw. vLLM reports raw-model log-probabilities of
+the sampled tokens (``logprobs=0``, its default ``logprobs_mode``), the same
+quantity the transformers backend records; the end-of-sequence token is part
+of ``token_ids`` when generation stopped on it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from client.schemas import Sampling
-from policy.base import Completion, Messages
+from policy.base import Completion, Messages, chat_prompt_ids, check_keys
 from policy.errors import BackendUnavailableError, PolicyError
+from policy.gumbel import SampleKey, seeded_keys
+from policy.vllm_gumbel import request_args
 
 __all__ = ["VllmPolicy"]
 
@@ -27,6 +33,8 @@ class VllmPolicy:
     def __init__(self, model_dir: Path, *, tensor_parallel_size: int = 1) -> None:
         try:
             import vllm
+
+            from policy.vllm_gumbel import GumbelMaxLogitsProcessor
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"the vllm backend needs the vllm extra on a GPU host "
@@ -35,7 +43,10 @@ class VllmPolicy:
         self.model_dir = Path(model_dir)
         self._vllm: Any = vllm
         self.llm: Any = vllm.LLM(
-            model=str(model_dir), tensor_parallel_size=tensor_parallel_size, seed=0
+            model=str(model_dir),
+            tensor_parallel_size=tensor_parallel_size,
+            seed=0,
+            logits_processors=[GumbelMaxLogitsProcessor],
         )
         self.tokenizer: Any = self.llm.get_tokenizer()
 
@@ -45,27 +56,36 @@ class VllmPolicy:
         return f"vllm:{self.model_dir.name}"
 
     def generate(
-        self, prompts: Sequence[Messages], *, n: int, sampling: Sampling
+        self,
+        prompts: Sequence[Messages],
+        *,
+        n: int,
+        sampling: Sampling,
+        keys: Sequence[Sequence[SampleKey]] | None = None,
+        seed: int = 0,
     ) -> list[list[Completion]]:
-        """``n`` completions per prompt from one engine call (continuous batching)."""
-        params = self._vllm.SamplingParams(
-            n=n,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            max_tokens=sampling.max_new_tokens,
-            seed=sampling.seed,
-            logprobs=0,
-        )
-        inputs = [
-            {
-                "prompt_token_ids": list(
-                    self.tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True)
+        """``n`` completions per prompt, one request per sample, from one engine call."""
+        if n < 1:
+            raise PolicyError(f"n must be at least 1, not {n}")
+        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
+        check_keys(keys, len(prompts), n)
+        inputs, params = [], []
+        for prompt, group in zip(prompts, keys, strict=True):
+            ids = chat_prompt_ids(self.tokenizer, prompt)
+            for key in group:
+                inputs.append({"prompt_token_ids": ids})
+                params.append(
+                    self._vllm.SamplingParams(
+                        n=1,
+                        temperature=0.0,
+                        max_tokens=sampling.max_new_tokens,
+                        logprobs=0,
+                        extra_args=request_args(key, sampling.temperature, sampling.top_p),
+                    )
                 )
-            }
-            for p in prompts
-        ]
         results = self.llm.generate(inputs, params, use_tqdm=False)
-        return [[_completion(o) for o in r.outputs] for r in results]
+        flat = [_completion(r.outputs[0]) for r in results]
+        return [flat[i * n : (i + 1) * n] for i in range(len(prompts))]
 
 
 def _completion(output: Any) -> Completion:

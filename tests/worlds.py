@@ -52,7 +52,7 @@ class World:
         submitter = Submitter(self.protocol, self.sender, store or self.store, spool)
         settings = MiningConfig(
             env_ids=(self.env_id,),
-            **{"tasks_per_batch": 3, "group_size": 2, "max_new_tokens": 12, **config},  # type: ignore[arg-type]
+            **{"tasks_per_batch": 3, **config},  # type: ignore[arg-type]
         )
         miner = Miner(
             self.protocol,
@@ -76,11 +76,24 @@ def signing_account(chain: DevChain) -> tuple[LocalAccount, TxSender, Protocol]:
     return account, sender, Protocol(chain.w3, chain.deployment, sender)
 
 
-def make_world(chain: DevChain, model_dir: Path, root: Path, env: str = "arithmetic") -> World:
-    """Register ``model_dir`` and the example ``env`` on ``chain``; a fresh miner account."""
+def make_world(
+    chain: DevChain,
+    model_dir: Path,
+    root: Path,
+    env: str = "arithmetic",
+    *,
+    max_tokens: int = 12,
+    group_size: int = 2,
+) -> World:
+    """Register ``model_dir`` and the example ``env`` on ``chain``; a fresh miner account.
+
+    The environment's token budget and group size are made small for the tiny model.
+    """
     store = open_store(StoreSettings(path=root / "store"))
     model = register_checkpoint(chain.as_account(chain.deployer), store, model_dir)
-    _, spec_cid = pin_spec(store, load_spec(example_path(env)))
+    spec = load_spec(example_path(env))
+    small = spec.model_copy(update={"max_tokens": max_tokens, "group_size": group_size})
+    _, spec_cid = pin_spec(store, small)
     env_id = chain.register_environment_as(chain.accounts[1], spec_cid)
     account, sender, protocol = signing_account(chain)
     return World(chain, store, model, env_id, account, protocol, sender, root)

@@ -16,7 +16,9 @@ from gym import load_environment
 from gym.environments import example_path
 from gym.loading import load_spec
 from miner import BatchState, MinerError, Submitter
+from policy.gumbel import SampleKey
 from policy.hf import TransformersPolicy
+from policy.rollout import check_rollout
 from storage import KuboStore, StoreSettings, cid_from_bytes, open_store
 
 pytestmark = pytest.mark.ml
@@ -57,13 +59,20 @@ def test_mined_batch_is_on_chain_in_storage_with_derived_tasks_and_model_logprob
         assert trace.completion == policy.decode(trace.tokens)
         recomputed = policy.score(env.prompt(task), trace.tokens)
         assert max(abs(a - b) for a, b in zip(recomputed, trace.logprobs, strict=True)) < 1e-4
+        key = SampleKey.derive(task.task_seed, trace.sample)  # the chain fixed this sample
+        check = check_rollout(
+            policy, env.prompt(task), trace.tokens, trace.logprobs, trace.completion,
+            h.sampling, key,
+        )  # fmt: skip
+        assert check.ok, check.reason
+    assert (h.sampling.max_new_tokens, h.group_size) == (12, 2)  # the spec's, not the miner's
     assert spool.document(entry) == world.store.get_bytes(entry.cid)
 
 
 def test_second_batch_in_an_epoch_takes_the_next_sequence_and_new_tasks(
     world: World, policy: TransformersPolicy
 ) -> None:
-    miner, _ = world.miner(policy, tasks_per_batch=2, group_size=1, batches_per_epoch=2)
+    miner, _ = world.miner(policy, tasks_per_batch=2, batches_per_epoch=2)
     first, second = miner.mine_epoch()
     assert miner.mine_epoch() == []  # the epoch has its two batches
     if first.epoch != second.epoch:

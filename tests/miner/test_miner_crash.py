@@ -37,9 +37,9 @@ _PASSWORD = "correct horse battery staple"
 
 def _mine(config: Path, env_id: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": _PASSWORD}
-    args = ["mine", "--env", str(env_id), "--once", "--tasks-per-batch", "2", "--group", "1"]
+    args = ["mine", "--env", str(env_id), "--once", "--tasks-per-batch", "2", "--retry-s", "5"]
     return subprocess.Popen(
-        [sys.executable, "-m", "client.cli", *args, "--max-new-tokens", "8", "--retry-s", "5"],
+        [sys.executable, "-m", "client.cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

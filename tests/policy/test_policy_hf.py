@@ -1,4 +1,4 @@
-"""The transformers backend: sampling settings honoured, seeded, log-probabilities the model's."""
+"""The transformers backend: samples fixed by their keys, log-probabilities the model's."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from client.schemas import Sampling
 from policy import PolicyError, load_policy
+from policy.gumbel import SampleKey, seeded_keys
 from policy.hf import TransformersPolicy
 from policy.tiny import build_tokenizer
 
@@ -21,12 +22,7 @@ PROMPTS = [
 
 
 def sampling(**kw: float | int) -> Sampling:
-    base: dict[str, float | int] = {
-        "temperature": 1.0,
-        "top_p": 1.0,
-        "max_new_tokens": 24,
-        "seed": 7,
-    }
+    base: dict[str, float | int] = {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 24}
     base.update(kw)
     return Sampling.model_validate(base)
 
@@ -55,24 +51,28 @@ def test_logprobs_are_the_models_own(tiny: TransformersPolicy) -> None:
             assert max(abs(a - b) for a, b in zip(recomputed, c.logprobs, strict=True)) < 1e-4
 
 
-def test_same_seed_same_completions_other_seed_others(tiny: TransformersPolicy) -> None:
-    first = tiny.generate(PROMPTS, n=2, sampling=sampling(seed=11))
-    again = tiny.generate(PROMPTS, n=2, sampling=sampling(seed=11))
-    other = tiny.generate(PROMPTS, n=2, sampling=sampling(seed=12))
-    tokens = [[c.tokens for c in g] for g in first]
-    assert tokens == [[c.tokens for c in g] for g in again]
-    assert tokens != [[c.tokens for c in g] for g in other]
+def test_the_key_fixes_the_sample_whatever_the_batch(tiny: TransformersPolicy) -> None:
+    """A sample depends on its key only: not on its batch-mates, the batch size or the order."""
+    keys = seeded_keys(11, len(PROMPTS), 2)
+    batched = tiny.generate(PROMPTS, n=2, sampling=sampling(), keys=keys)
+    for i, prompt in enumerate(PROMPTS):
+        alone = tiny.generate([prompt], n=2, sampling=sampling(), keys=[keys[i][::-1]])[0]
+        assert [c.tokens for c in alone] == [c.tokens for c in batched[i]][::-1]
+    other = tiny.generate(PROMPTS, n=2, sampling=sampling(), keys=seeded_keys(12, 3, 2))
+    assert [[c.tokens for c in g] for g in other] != [[c.tokens for c in g] for g in batched]
+    task_seed = bytes(range(32))
+    assert SampleKey.derive(task_seed, 0) != SampleKey.derive(task_seed, 1)
 
 
 def test_greedy_is_argmax_and_left_padding_changes_nothing(tiny: TransformersPolicy) -> None:
-    """At temperature 0 a prompt gives the same tokens alone and in a padded batch."""
+    """At temperature 0 a prompt gives the same tokens alone and in a padded batch: the arg-max."""
     greedy = sampling(temperature=0.0, max_new_tokens=16)
     batched = tiny.generate(PROMPTS, n=1, sampling=greedy)
     for prompt, (c,) in zip(PROMPTS, batched, strict=True):
         (alone,) = tiny.generate([prompt], n=1, sampling=greedy)[0]
         assert alone.tokens == c.tokens
-        stats = tiny.stats(prompt, c.tokens, greedy)
-        assert all(abs(t - lp) < 1e-4 for t, lp in zip(stats.top, stats.logprobs, strict=True))
+        logits = next(tiny.teacher_forced([(prompt, c.tokens)]))
+        assert logits.argmax(dim=-1).tolist() == c.tokens
 
 
 def test_token_budget_is_honoured(tiny: TransformersPolicy) -> None:
@@ -81,10 +81,16 @@ def test_token_budget_is_honoured(tiny: TransformersPolicy) -> None:
 
 
 def test_top_p_keeps_every_token_in_the_nucleus(tiny: TransformersPolicy) -> None:
+    import torch
+
+    from policy.gumbel import nucleus_masks
+
     nucleus = sampling(temperature=0.8, top_p=0.5)
     for prompt, group in zip(PROMPTS, tiny.generate(PROMPTS, n=2, sampling=nucleus), strict=True):
         for c in group:
-            assert all(tiny.stats(prompt, c.tokens, nucleus).in_nucleus)
+            logits = next(tiny.teacher_forced([(prompt, c.tokens)]))
+            keep, _ = nucleus_masks((logits / 0.8).softmax(dim=-1), 0.5)
+            assert bool(keep.gather(-1, torch.tensor(c.tokens).unsqueeze(-1)).all())
 
 
 def test_tokenizer_round_trips_any_text() -> None:
@@ -100,5 +106,7 @@ def test_bad_inputs_are_clear_errors(tiny: TransformersPolicy, tmp_path: Path) -
         tiny.score(PROMPTS[0], [10**6])
     with pytest.raises(PolicyError, match="at least 1"):
         tiny.generate(PROMPTS, n=0, sampling=sampling())
+    with pytest.raises(PolicyError, match="sample keys"):
+        tiny.generate(PROMPTS, n=2, sampling=sampling(), keys=seeded_keys(1, 3, 1))
     with pytest.raises(PolicyError, match="base-url"):
         load_policy("openai", tmp_path)

@@ -1,8 +1,14 @@
-"""The openai backend at the transport level: request shape, answer validation, clear errors.
+"""The openai backend against a server that runs the protocol's sampler, and clear errors.
 
-The answers follow the completions format of ``vllm serve`` with
-``return_tokens_as_token_ids`` (vLLM's OpenAI-compatible server docs); no
-server can run here, so they are written from that format, not recorded.
+No vLLM runs here, so the server is simulated at the transport: it does what
+``vllm serve`` with WorldGym's logits processor does (the processor's core,
+:class:`policy.vllm_gumbel.GumbelRows`, rewrites each step's logits from the
+request's ``vllm_xargs``; the engine takes the arg-max and reports raw
+log-probabilities) with the tiny model, answering in the completions format
+of ``vllm serve`` with ``return_tokens_as_token_ids`` (vLLM's server docs).
+The test: the backend's completions are exactly the transformers backend's
+for the same keys, so the keys reach the server intact and the processor
+samples what the protocol says.
 """
 
 from __future__ import annotations
@@ -16,65 +22,88 @@ import pytest
 
 from client.schemas import Sampling
 from policy.errors import PolicyError
+from policy.gumbel import seeded_keys
+from policy.hf import TransformersPolicy
 from policy.openai_backend import OpenAIPolicy
+from policy.vllm_gumbel import GumbelRows
+
+torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.ml
 
-FOUR, FIVE = 19, 20  # "4" and "5" in the tiny byte-level vocabulary
-SAMPLING = Sampling(temperature=0.7, top_p=0.9, max_new_tokens=8, seed=1)
-PROMPT = [{"role": "user", "content": "2+2?"}]
+SAMPLING = Sampling(temperature=0.7, top_p=0.9, max_new_tokens=8)
+PROMPTS = [[{"role": "user", "content": "2+2?"}], [{"role": "user", "content": "7-3?"}]]
 
 
-def _choice(index: int, ids: list[int], lps: list[float], finish: str) -> dict[str, Any]:
+def _choice(ids: list[int], lps: list[float], finish: str) -> dict[str, Any]:
     return {
-        "index": index,
+        "index": 0,
         "text": "",
         "finish_reason": finish,
         "logprobs": {"tokens": [f"token_id:{i}" for i in ids], "token_logprobs": lps},
     }
 
 
-def _policy(tiny_dir: Path, answer: httpx.Response, seen: list[dict[str, Any]]) -> OpenAIPolicy:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(json.loads(request.content))
-        assert request.url.path == "/v1/completions"
-        return answer
+def _sampling_server(model: TransformersPolicy, seen: list[dict[str, Any]]) -> httpx.MockTransport:
+    """What ``vllm serve`` with the processor does: greedy over GumbelRows' scores, raw logprobs."""
 
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        assert request.url.path == "/v1/completions"
+        assert body["temperature"] == 0.0  # the server takes the arg-max of the processor's scores
+        assert body["n"] == 1
+        rows = GumbelRows()
+        output: list[int] = []
+        rows.add(0, body["vllm_xargs"], output)  # vLLM hands over the live output list
+        logprobs: list[float] = []
+        finish = "length"
+        for _ in range(body["max_tokens"]):
+            with torch.inference_mode():
+                logits = model.model(torch.tensor([body["prompt"] + output])).logits[:, -1].float()
+            raw = logits.log_softmax(dim=-1)
+            token = int(rows.apply(logits.clone()).argmax(dim=-1)[0])
+            output.append(token)
+            logprobs.append(float(raw[0, token]))
+            if token == model.eos_token_id:
+                finish = "stop"
+                break
+        return httpx.Response(200, json={"choices": [_choice(output, logprobs, finish)]})
+
+    return httpx.MockTransport(handle)
+
+
+def _policy(tiny_dir: Path, transport: httpx.MockTransport) -> OpenAIPolicy:
     return OpenAIPolicy(
-        "http://127.0.0.1:8000/v1",
-        tiny_dir,
-        served_model="tiny",
-        transport=httpx.MockTransport(handle),
+        "http://127.0.0.1:8000/v1", tiny_dir, served_model="tiny", transport=transport
     )
 
 
-def test_completions_carry_token_ids_and_logprobs(tiny_dir: Path) -> None:
+def test_the_server_draws_the_samples_the_keys_fix(
+    tiny_dir: Path, tiny: TransformersPolicy
+) -> None:
     seen: list[dict[str, Any]] = []
-    body = {
-        "choices": [
-            _choice(1, [FOUR, 257], [-0.5, -0.1], "stop"),
-            _choice(0, [FOUR, FIVE], [-1.0, -2.0], "length"),
-        ]
-    }
-    policy = _policy(tiny_dir, httpx.Response(200, json=body), seen)
-    (group,) = policy.generate([PROMPT], n=2, sampling=SAMPLING)
-    assert [c.tokens for c in group] == [[FOUR, FIVE], [FOUR, 257]]
-    assert [c.finish_reason for c in group] == ["length", "stop"]
-    assert group[1].text == "4"
-    assert group[1].logprobs == [-0.5, -0.1]
+    keys = seeded_keys(4, len(PROMPTS), 2)
+    remote = _policy(tiny_dir, _sampling_server(tiny, seen))
+    got = remote.generate(PROMPTS, n=2, sampling=SAMPLING, keys=keys)
+    local = tiny.generate(PROMPTS, n=2, sampling=SAMPLING, keys=keys)
+    assert [[c.tokens for c in g] for g in got] == [[c.tokens for c in g] for g in local]
+    for g, h in zip(got, local, strict=True):
+        for a, b in zip(g, h, strict=True):
+            assert a.text == b.text
+            assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs, strict=True)) < 1e-5
+    assert len(seen) == 4  # one request per sample
     request = seen[0]
-    assert request["n"] == 2
+    assert request["prompt"] == tiny.prompt_ids(PROMPTS[0])
     assert request["logprobs"] == 0
     assert request["return_tokens_as_token_ids"]
-    assert request["prompt"] == list(
-        policy.tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True)
-    )
-    assert (request["temperature"], request["top_p"], request["max_tokens"], request["seed"]) == (
-        0.7,
-        0.9,
-        8,
-        1,
-    )
+    assert request["vllm_xargs"]["worldgym_temperature"] == 0.7
+    assert request["vllm_xargs"]["worldgym_top_p"] == 0.9
+    assert request["max_tokens"] == 8
+
+
+def _fixed(answer: httpx.Response) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda _request: answer)
 
 
 @pytest.mark.parametrize(
@@ -82,10 +111,7 @@ def test_completions_carry_token_ids_and_logprobs(tiny_dir: Path) -> None:
     [
         (httpx.Response(503, text="busy"), "HTTP 503"),
         (httpx.Response(200, json={"nope": 1}), "malformed"),
-        (
-            httpx.Response(200, json={"choices": [_choice(0, [1], [-1.0], "stop")] * 2}),
-            "end-of-sequence",
-        ),
+        (httpx.Response(200, json={"choices": [_choice([1], [-1.0], "stop")]}), "end-of-sequence"),
         (
             httpx.Response(
                 200,
@@ -97,14 +123,13 @@ def test_completions_carry_token_ids_and_logprobs(tiny_dir: Path) -> None:
                             "logprobs": {"tokens": ["hi"], "token_logprobs": [-1.0]},
                         }
                     ]
-                    * 2
                 },
             ),
             "malformed",
         ),
-        (httpx.Response(200, json={"choices": [_choice(0, [1], [-1.0], "length")]}), "got 1"),
+        (httpx.Response(200, json={"choices": [_choice([1], [-1.0], "length")] * 2}), "got 2"),
     ],
 )
 def test_bad_answers_are_clear_errors(tiny_dir: Path, answer: httpx.Response, reason: str) -> None:
     with pytest.raises(PolicyError, match=reason):
-        _policy(tiny_dir, answer, []).generate([PROMPT], n=2, sampling=SAMPLING)
+        _policy(tiny_dir, _fixed(answer)).generate([PROMPTS[0]], n=1, sampling=SAMPLING)

@@ -1,4 +1,4 @@
-"""worldgym.batch/1: canonical bytes round-trip; malformed documents are rejected with a reason."""
+"""worldgym.batch/2: canonical bytes round-trip; malformed documents are rejected with a reason."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ MINER = "0x" + "ab" * 20
 def _doc(tasks: int = 2, group: int = 2) -> dict[str, Any]:
     return {
         "header": {
-            "schema": "worldgym.batch/1",
+            "schema": "worldgym.batch/2",
             "chain_id": 31337,
             "contract": "0x" + "cd" * 20,
             "epoch": 3,
@@ -37,7 +37,7 @@ def _doc(tasks: int = 2, group: int = 2) -> dict[str, Any]:
                 "id": 1,
                 "digest": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
             },
-            "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 64, "seed": 7},
+            "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 64},
             "task_count": tasks,
             "group_size": group,
         },
@@ -94,13 +94,15 @@ def _mutate(path: str, value: Any) -> bytes:
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b'{"header": {"schema": "worldgym.batch/1"', "not valid JSON"),
+        (b'{"header": {"schema": "worldgym.batch/2"', "not valid JSON"),
         (b"\xff\xfe", "not UTF-8"),
-        (b"[1, 2]", "not a worldgym.batch/1"),
-        (_mutate("header.schema", "worldgym.batch/2"), "not a worldgym.batch/1"),
+        (b"[1, 2]", "not a worldgym.batch/2"),
+        (_mutate("header.schema", "worldgym.batch/1"), "not a worldgym.batch/2"),
         (_mutate("header.epoch", "3"), "header.epoch"),
         (_mutate("header.miner", "0x1234"), "header.miner"),
         (_mutate("header.task_count", 3), "3 tasks x 2 samples = 6"),
+        (_mutate("header.sampling.seed", 7), "Extra inputs"),  # v1's miner-chosen seed is gone
+        (_mutate("header.group_size", 1), "header.group_size"),  # a group of one has no signal
         (_mutate("traces.1.sample", 0), "repeats task 0 sample 0"),
         (_mutate("traces.0.task", 9), "outside 2 tasks"),
         (_mutate("traces.0.logprobs", [-0.1]), "3 tokens but 1 log-probabilities"),
@@ -138,7 +140,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 
 def test_json_schema_names_the_format() -> None:
     schema = batch_json_schema()
-    assert schema["title"] == "worldgym.batch/1"
+    assert schema["title"] == "worldgym.batch/2"
     assert "header" in schema["properties"]
 
 
