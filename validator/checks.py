@@ -1,22 +1,30 @@
-"""Scoring one batch exactly as every validator must: a score for every input, with a reason.
+"""Scoring one batch exactly as every validator must: a verdict for every input, with a reason.
 
-:func:`score_batch` never raises on what a miner sent. In order, a batch is
-rejected whole (score 0) when:
+:func:`score_batch` never raises on what a miner sent. A batch is rejected
+whole with score 0 when it is unusable:
 
 1. its bytes cannot be fetched, or do not hash to the CID on chain;
-2. it is not a valid ``worldgym.batch/1`` document (size cap, JSON, types,
+2. it is not a valid ``worldgym.batch/2`` document (size cap, JSON, types,
    ranges, a repeated or missing task/sample, a count mismatch);
-3. its header disagrees with the on-chain submission (chain, contract,
-   epoch, miner, environment, version, sequence, model, trace count) or names
-   a checkpoint other than the registered one;
-4. the environment cannot be loaded or reproduced here (reported, not guessed);
+3. the environment cannot be loaded or reproduced here (reported, not guessed).
+
+It is **fraud** (revealed as ``FRAUD``: a stake majority slashes the miner's
+bond) when no honest miner could have sent it:
+
+4. its header disagrees with the on-chain submission (chain, contract,
+   epoch, miner, environment, version, sequence, model, trace count), names a
+   checkpoint other than the registered one, or declares sampling settings or
+   a group size other than the environment spec's;
 5. a trace's prompt is not the prompt of the task the validator derived
    itself, or its ``answer`` is not what the spec extracts from its completion;
-6. a sampled trace fails the proof of rollout (:mod:`policy.rollout`).
+6. a checked trace is not the declared model's Gumbel-max sample
+   (:mod:`policy.rollout`; which traces: :mod:`validator.proof`).
 
 Otherwise each trace is scored in [0, 1] by the environment's verifier
-against the derived task, and the batch's score is the mean, in basis points
-(the contract weights each batch by its trace count).
+against the derived task, and the batch's score is its learning signal in
+basis points (:mod:`gym.signal`): the share of its traces in task groups
+whose samples disagree. Every verdict carries a 7-bit digest of the work
+(:mod:`validator.proof`).
 """
 
 from __future__ import annotations
@@ -28,34 +36,51 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from client.contracts import BatchRecord
 from client.errors import WorldGymError
-from client.protocol_math import SCORE_SCALE
 from client.schemas import BatchDocument, BatchFormatError, parse_batch, task_index
 from gym import Environment, GymError, Task
+from gym.signal import SCORE_SCALE, batch_signal_bps
+from gym.signal import informative as informative_group
+from policy.gumbel import SampleKey
 from policy.rollout import RolloutCheck
+from validator.proof import canary_positions, rejection_digest, rollout_picks, verdict_digest
 
 __all__ = [
     "BatchContext",
     "BatchVerdict",
     "RolloutChecker",
+    "RolloutRequest",
     "TraceResult",
-    "rollout_sample",
     "score_batch",
 ]
 
 _log = logging.getLogger(__name__)
 
 
-# Checks trace ``n`` of a batch against the declared model (policy.rollout.check_rollout).
-RolloutChecker = Callable[[BatchDocument, int], RolloutCheck]
+@dataclass(frozen=True)
+class RolloutRequest:
+    """One trace to check against the declared model: its number, key and canary positions."""
+
+    number: int
+    key: SampleKey
+    canaries: tuple[int, ...] = ()
+
+
+# Checks traces of a batch against the declared model (policy.rollout.check_rollouts), in order.
+RolloutChecker = Callable[[BatchDocument, Sequence[RolloutRequest]], list[RolloutCheck]]
 
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What the validator knows independently of the batch: the chain's record and the seed."""
+    """What the validator knows independently of the batch: the chain's record and the seeds.
+
+    ``sample_seed`` is the next epoch's seed (None when it was never fixed:
+    then every trace is checked). ``rollout`` None skips the proof of rollout
+    (offline checks without the model; such a verdict is not revealed).
+    """
 
     record: BatchRecord
     validator: str
@@ -65,8 +90,7 @@ class BatchContext:
     checkpoint_cid: str | None
     environment: Callable[[int, int], Environment]
     rollout: RolloutChecker | None
-    sample_seed: bytes
-    rollout_samples: int = 4
+    sample_seed: bytes | None
 
 
 @dataclass(frozen=True)
@@ -112,39 +136,27 @@ class BatchVerdict:
 
     @property
     def rejected(self) -> bool:
-        """Whether the batch was rejected whole."""
-        return not self.traces and self.score == 0
+        """Whether the batch was rejected whole (unusable or fraud)."""
+        return not self.traces
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "score": self.score,
+            "fraud": self.fraud,
+            "digest": self.digest,
             "reason": self.reason,
             "traces": [t.to_json() for t in self.traces],
         }
 
 
-def _reject(reason: str) -> BatchVerdict:
-    return BatchVerdict(0, f"rejected: {reason}")
+def _reject(reason: str, cid: bytes, code: str) -> BatchVerdict:
+    return BatchVerdict(0, f"rejected: {reason}", digest=rejection_digest(cid, code))
 
 
-def rollout_sample(sample_seed: bytes, cid: bytes, validator: str, count: int, k: int) -> list[int]:
-    """``k`` distinct trace numbers out of ``count``, from randomness the miner could not know.
-
-    ``sample_seed`` is the seed of the epoch *after* the batch's (fixed only
-    once submissions had closed); mixing in the validator's address gives each
-    validator its own sample.
-    """
-    chosen: list[int] = []
-    counter = 0
-    k = min(k, count)
-    while len(chosen) < k:
-        material = sample_seed + cid + bytes.fromhex(validator[2:]) + counter.to_bytes(4, "big")
-        pick = int.from_bytes(keccak(material), "big") % count
-        if pick not in chosen:
-            chosen.append(pick)
-        counter += 1
-    return chosen
+def _fraud(reason: str, cid: bytes, code: str, where: int = 0, position: int = 0) -> BatchVerdict:
+    digest = rejection_digest(cid, code, where, position)
+    return BatchVerdict(0, f"fraud: {reason}", digest=digest, fraud=True)
 
 
 def _header_problem(doc: BatchDocument, ctx: BatchContext) -> str | None:
@@ -171,42 +183,102 @@ def _header_problem(doc: BatchDocument, ctx: BatchContext) -> str | None:
     return None
 
 
-def _score_traces(doc: BatchDocument, ctx: BatchContext, env: Environment) -> BatchVerdict:
-    h = doc.header
-    derived: dict[int, tuple[Task, list[tuple[str, str]]]] = {}
-    results: list[TraceResult] = []
+def _sampling_problem(doc: BatchDocument, env: Environment) -> str | None:
+    """The header must repeat the environment spec's sampling settings and group size."""
+    spec, h = env.spec, doc.header
+    pairs: Sequence[tuple[str, object, object]] = (
+        ("temperature", h.sampling.temperature, spec.sampling.temperature),
+        ("top-p", h.sampling.top_p, spec.sampling.top_p),
+        ("token budget", h.sampling.max_new_tokens, spec.max_tokens),
+        ("group size", h.group_size, spec.group_size),
+    )
+    for name, declared, required in pairs:
+        if declared != required:
+            return f"header {name} is {declared}, the environment spec says {required}"
+    return None
+
+
+def _derive(
+    doc: BatchDocument, ctx: BatchContext, env: Environment
+) -> tuple[dict[int, Task], BatchVerdict | None]:
+    """Each task of the batch, derived here; or the fraud verdict of the first bad trace."""
+    h, cid = doc.header, ctx.record.cid
+    tasks: dict[int, Task] = {}
+    prompts: dict[int, list[tuple[str, str]]] = {}
     for number, trace in enumerate(doc.traces):
-        if trace.task not in derived:
+        if trace.task not in tasks:
             index = task_index(h.sequence, trace.task)
             task = env.task(ctx.seed, h.env_id, h.env_version, h.miner, index)
-            derived[trace.task] = (task, [(m["role"], m["content"]) for m in env.prompt(task)])
-        task, prompt = derived[trace.task]
-        if [(m.role, m.content) for m in trace.prompt] != prompt:
-            return _reject(
-                f"trace {number} (task {trace.task}) has a prompt that is not the derived task's"
-            )
+            tasks[trace.task] = task
+            prompts[trace.task] = [(m["role"], m["content"]) for m in env.prompt(task)]
+        if [(m.role, m.content) for m in trace.prompt] != prompts[trace.task]:
+            why = f"trace {number} (task {trace.task}) has a prompt that is not the derived task's"
+            return tasks, _fraud(why, cid, "prompt", number)
         if trace.answer != env.extract(trace.completion):
-            return _reject(
-                f"trace {number} declares an answer the spec does not extract from its completion"
-            )
-        verdict = env.score(task, trace.completion)
-        results.append(TraceResult(trace.task, trace.sample, verdict.value, verdict.reason))
+            why = f"trace {number} declares an answer the spec does not extract from its completion"
+            return tasks, _fraud(why, cid, "answer", number)
+    return tasks, None
+
+
+def _prove(
+    doc: BatchDocument, ctx: BatchContext, tasks: dict[int, Task]
+) -> tuple[dict[int, RolloutCheck], list[int], BatchVerdict | None]:
+    """The proof of rollout on the traces every validator checks, and the canary tokens."""
+    assert ctx.rollout is not None
+    cid = ctx.record.cid
+    picks = rollout_picks(ctx.sample_seed, cid, len(doc.traces))
+    lengths = [len(doc.traces[n].tokens) for n in picks]
+    canaries = canary_positions(ctx.sample_seed, cid, picks, lengths)
+    wanted: dict[int, list[int]] = {}
+    for number, position in canaries:
+        wanted.setdefault(number, []).append(position)
+    requests = []
+    for number in picks:
+        trace = doc.traces[number]
+        key = SampleKey.derive(tasks[trace.task].task_seed, trace.sample)
+        requests.append(RolloutRequest(number, key, tuple(wanted.get(number, ()))))
+    checks = dict(zip(picks, ctx.rollout(doc, requests), strict=True))
+    for number in picks:
+        check = checks[number]
+        if not check.ok:
+            why = f"trace {number} fails the proof of rollout: {check.reason}"
+            return checks, [], _fraud(why, cid, "rollout", number, check.position or 0)
+    found: dict[tuple[int, int], int] = {}
+    for request in requests:
+        for position, token in zip(request.canaries, checks[request.number].canaries, strict=True):
+            found[(request.number, position)] = token
+    return checks, [found[c] for c in canaries], None
+
+
+def _score_traces(doc: BatchDocument, ctx: BatchContext, env: Environment) -> BatchVerdict:
+    tasks, fraud = _derive(doc, ctx, env)
+    if fraud is not None:
+        return fraud
+    checks: dict[int, RolloutCheck] = {}
+    canaries: list[int] = []
     if ctx.rollout is not None:
-        picks = rollout_sample(
-            ctx.sample_seed, ctx.record.cid, ctx.validator, len(doc.traces), ctx.rollout_samples
+        checks, canaries, fraud = _prove(doc, ctx, tasks)
+        if fraud is not None:
+            return fraud
+    results: list[TraceResult] = []
+    groups: dict[int, list[float]] = {}
+    for number, trace in enumerate(doc.traces):
+        verdict = env.score(tasks[trace.task], trace.completion)
+        check = checks.get(number)
+        rollout = check.to_json() if check is not None else None
+        results.append(
+            TraceResult(trace.task, trace.sample, verdict.value, verdict.reason, rollout)
         )
-        for number in sorted(picks):
-            check = ctx.rollout(doc, number)
-            old = results[number]
-            results[number] = TraceResult(
-                old.task, old.sample, old.score, old.reason, rollout=check.to_json()
-            )
-            if not check.ok:
-                return _reject(f"trace {number} fails the proof of rollout: {check.reason}")
-    mean = sum(r.score for r in results) / len(results)
-    score = round(SCORE_SCALE * mean)
+        groups.setdefault(trace.task, []).append(verdict.value)
+    score = batch_signal_bps(groups)
+    informative = sum(len(g) for g in groups.values() if informative_group(g))
     correct = sum(1 for r in results if r.score >= 1.0)
-    return BatchVerdict(score, f"{correct}/{len(results)} traces correct", results)
+    bps = [round(SCORE_SCALE * r.score) for r in results]
+    reason = (
+        f"{correct}/{len(results)} traces correct, {informative} in groups that disagree "
+        f"(learning signal {score / 100:.2f}%)"
+    )
+    return BatchVerdict(score, reason, results, verdict_digest(ctx.record.cid, bps, canaries))
 
 
 @contextmanager
@@ -236,23 +308,29 @@ def score_batch(
 
 
 def _score(data: bytes | None, ctx: BatchContext, fetch_error: str | None) -> BatchVerdict:
+    cid = ctx.record.cid
     if data is None:
-        return _reject(fetch_error or "the batch could not be fetched")
+        return _reject(fetch_error or "the batch could not be fetched", cid, "unavailable")
     try:
         doc = parse_batch(data)
     except BatchFormatError as exc:
-        return _reject(str(exc))
+        return _reject(str(exc), cid, "invalid")
     problem = _header_problem(doc, ctx)
     if problem:
-        return _reject(problem)
+        return _fraud(problem, cid, "header")
     try:
         env = ctx.environment(doc.header.env_id, doc.header.env_version)
     except WorldGymError as exc:  # unknown version, unreadable spec, not reproducible here
-        return _reject(f"environment {doc.header.env_id} v{doc.header.env_version}: {exc}")
+        why = f"environment {doc.header.env_id} v{doc.header.env_version}: {exc}"
+        return _reject(why, cid, "environment")
+    problem = _sampling_problem(doc, env)
+    if problem:
+        return _fraud(problem, cid, "sampling")
     try:
         return _score_traces(doc, ctx, env)
     except GymError as exc:
-        return _reject(f"cannot score: {exc}")
+        return _reject(f"cannot score: {exc}", cid, "gym")
     except Exception as exc:  # a validator must give every batch a score, never crash on input
-        _log.exception("unexpected error scoring batch %s", ctx.record.cid.hex())
-        return _reject(f"internal error while scoring ({type(exc).__name__}: {str(exc)[:200]})")
+        _log.exception("unexpected error scoring batch %s", cid.hex())
+        why = f"internal error while scoring ({type(exc).__name__}: {str(exc)[:200]})"
+        return _reject(why, cid, "internal")

@@ -89,12 +89,10 @@ def withdraw(
 
 
 def _scorer(
-    session: Session, protocol: Protocol, address: str, samples: int, device: str
+    session: Session, protocol: Protocol, address: str, *, prove: bool, device: str
 ) -> BatchScorer:
     cache = session.settings.data_dir / "models"
-    return BatchScorer(
-        protocol, session.store(), cache, address, rollout_samples=samples, device=device
-    )
+    return BatchScorer(protocol, session.store(), cache, address, prove=prove, device=device)
 
 
 def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
@@ -102,12 +100,6 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     once: Annotated[
         bool, typer.Option("--once", help="one pass over the recent epochs, then stop")
     ] = False,
-    rollout_samples: Annotated[
-        int,
-        typer.Option(
-            "--rollout-samples", min=0, help="traces per batch to re-score with the model"
-        ),
-    ] = 4,
     device: Annotated[
         str, typer.Option("--device", help="torch device for the rollout check")
     ] = "cpu",
@@ -127,7 +119,7 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     state = ValidatorState(root / f"{sender.address.lower()}.db")
     validator = Validator(
         protocol,
-        _scorer(session, protocol, sender.address, rollout_samples, device),
+        _scorer(session, protocol, sender.address, prove=True, device=device),
         state,
         ValidatorConfig(finalize_chunk=finalize_chunk),
     )
@@ -168,7 +160,9 @@ def verify_batch(  # noqa: PLR0917 - a Typer command: one parameter per option
     env: Annotated[int, typer.Option("--env", min=1, help="environment id")],
     epoch: Annotated[int, typer.Option("--epoch", min=0, help="epoch of the batch")],
     miner: Annotated[str, typer.Option("--miner", help="the miner's address")],
-    rollout_samples: Annotated[int, typer.Option("--rollout-samples", min=0)] = 4,
+    no_proof: Annotated[
+        bool, typer.Option("--no-proof", help="skip the proof of rollout (no model needed)")
+    ] = False,
     device: Annotated[str, typer.Option("--device")] = "cpu",
     as_json: JsonOpt = False,
 ) -> None:
@@ -192,7 +186,7 @@ def verify_batch(  # noqa: PLR0917 - a Typer command: one parameter per option
         cid, data = batch, None
     else:
         raise UsageError(f"{batch} is neither a file nor a CID")
-    scorer = _scorer(session, protocol, miner, rollout_samples, device)
+    scorer = _scorer(session, protocol, miner, prove=not no_proof, device=device)
     record, where = _record(protocol, cid, data, epoch=epoch, miner=miner, env=env)
     if data is None and reason is None:
         data, reason = scorer.fetch(record)
@@ -210,7 +204,8 @@ def _print(verdict: BatchVerdict, cid: str, where: str, as_json: bool) -> None:
         typer.echo(json.dumps(report, indent=2))
         return
     _out.print(f"batch {cid} ({where})")
-    _out.print(f"score {verdict.score} / 10000: {verdict.reason}")
+    flag = " FRAUD" if verdict.fraud else ""
+    _out.print(f"score {verdict.score} / 10000{flag} (digest {verdict.digest}): {verdict.reason}")
     if verdict.traces:
         table = Table()
         for col in ("task", "sample", "score", "reason", "rollout"):

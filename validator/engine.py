@@ -11,7 +11,7 @@ does not commit scores it could not compute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eth_utils import keccak, to_checksum_address
@@ -23,7 +23,7 @@ from gym import Environment, load_environment
 from gym.registry import resolve
 from policy.checkpoint import resolve_model
 from policy.errors import BackendUnavailableError, PolicyError
-from policy.rollout import RolloutCheck, Tolerances, check_rollout
+from policy.rollout import RolloutCheck, Tolerances, TraceToCheck, check_rollouts
 from storage import ContentStore, cid_from_bytes
 from storage.errors import (
     CidError,
@@ -33,7 +33,7 @@ from storage.errors import (
     StorageError,
     StoreUnavailableError,
 )
-from validator.checks import BatchContext, BatchVerdict, score_batch
+from validator.checks import BatchContext, BatchVerdict, RolloutRequest, score_batch
 from validator.errors import ValidatorError
 
 __all__ = ["BatchScorer", "sample_seed_for"]
@@ -67,7 +67,7 @@ class BatchScorer:
         model_cache: Path,
         validator: str,
         *,
-        rollout_samples: int = 4,
+        prove: bool = True,
         device: str = "cpu",
         tolerances: Tolerances | None = None,
     ) -> None:
@@ -75,7 +75,7 @@ class BatchScorer:
         self.store = store
         self.model_cache = model_cache
         self.validator = to_checksum_address(validator)
-        self.rollout_samples = rollout_samples
+        self.prove = prove
         self.device = device
         self.tolerances = tolerances or Tolerances()
         self._envs: dict[tuple[int, int], Environment] = {}
@@ -121,17 +121,24 @@ class BatchScorer:
                 ) from None
         return self._scorers[model_id]
 
-    def _rollout(self, doc: BatchDocument, number: int) -> RolloutCheck:
+    def _rollout(
+        self, doc: BatchDocument, requests: Sequence[RolloutRequest]
+    ) -> list[RolloutCheck]:
         from policy.hf import TransformersPolicy
 
         scorer = self.scorer(doc.header.model.id)
         assert isinstance(scorer, TransformersPolicy)
-        trace = doc.traces[number]
-        prompt = [m.model_dump() for m in trace.prompt]
-        return check_rollout(
-            scorer, prompt, trace.tokens, trace.logprobs, trace.completion, doc.header.sampling,
-            self.tolerances,
-        )  # fmt: skip
+        traces = []
+        for request in requests:
+            trace = doc.traces[request.number]
+            prompt = [m.model_dump() for m in trace.prompt]
+            traces.append(
+                TraceToCheck(
+                    prompt, trace.tokens, trace.logprobs, trace.completion, request.key,
+                    request.canaries,
+                )
+            )  # fmt: skip
+        return check_rollouts(scorer, traces, doc.header.sampling, self.tolerances)
 
     # ─── scoring ──────────────────────────────────────────────────────────────
 
@@ -151,7 +158,7 @@ class BatchScorer:
         except StoreUnavailableError as exc:
             raise ValidatorError(f"this validator's storage is down: {exc}") from None
 
-    def context(self, record: BatchRecord, seed: bytes, sample_seed: bytes) -> BatchContext:
+    def context(self, record: BatchRecord, seed: bytes, sample_seed: bytes | None) -> BatchContext:
         """What the validator knows about ``record`` independently of the batch."""
         checkpoint: str | None = None
         if record.model_id:  # 0 only offline, for a document that names no model
@@ -159,7 +166,7 @@ class BatchScorer:
                 checkpoint = self.checkpoint(record.model_id)
             except WorldGymError as exc:  # the contract only accepts registered models
                 raise ValidatorError(f"cannot read model {record.model_id}: {exc}") from None
-        rollout = self._rollout if self.rollout_samples > 0 else None
+        rollout = self._rollout if self.prove else None
         return BatchContext(
             record=record,
             validator=self.validator,
@@ -170,11 +177,14 @@ class BatchScorer:
             environment=self.environment,
             rollout=rollout,
             sample_seed=sample_seed,
-            rollout_samples=self.rollout_samples,
         )
 
     def score(
-        self, record: BatchRecord, seed: bytes, sample_seed: bytes, data: bytes | None = None
+        self,
+        record: BatchRecord,
+        seed: bytes,
+        sample_seed: bytes | None,
+        data: bytes | None = None,
     ) -> BatchVerdict:
         """Fetch (unless ``data`` is given) and score one on-chain batch."""
         reason = None
@@ -186,7 +196,7 @@ class BatchScorer:
         self,
         epoch: int,
         *,
-        sample_seed: bytes,
+        sample_seed: bytes | None,
         on_batch: Callable[[BatchRecord, BatchVerdict], None] | None = None,
     ) -> list[BatchVerdict]:
         """Verdicts on every batch of ``epoch``, in index order."""

@@ -1,9 +1,11 @@
 """Hand-made batches for validator tests: honest-looking documents without a model.
 
 :func:`solver_batch` writes each derived task's reference answer as the
-completion (what a miner copying a solver would send), tokenizes it with the
-declared model's tokenizer and pastes in that model's own log-probabilities,
-so every check but the proof of rollout's likelihood test passes.
+completion of every sample (what a miner copying a solver would send),
+tokenizes it with the declared model's tokenizer and pastes in that model's
+own log-probabilities, so every check but the proof of rollout passes.
+:func:`small_environment` is an example environment with a budget and group
+size small enough for the tiny model in tests.
 """
 
 from __future__ import annotations
@@ -12,20 +14,29 @@ from eth_utils import to_checksum_address
 
 from client.contracts import BatchRecord
 from client.schemas import (
+    BATCH_SCHEMA,
     BatchDocument,
     BatchHeader,
     Message,
     ModelRef,
-    Sampling,
     Trace,
     task_index,
 )
-from gym import Environment
+from gym import Environment, load_environment
+from gym.environments import example_path
+from gym.loading import load_spec
+from miner.build import spec_sampling
 from policy.hf import TransformersPolicy
 
-__all__ = ["SAMPLING", "solver_batch"]
+__all__ = ["small_environment", "solver_batch"]
 
-SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64, seed=1)
+
+def small_environment(
+    name: str = "arithmetic", max_tokens: int = 12, group: int = 2
+) -> Environment:
+    """The example environment ``name`` with a small token budget and group size."""
+    spec = load_spec(example_path(name))
+    return load_environment(spec.model_copy(update={"max_tokens": max_tokens, "group_size": group}))
 
 
 def solver_batch(
@@ -48,19 +59,21 @@ def solver_batch(
         prompt = env.prompt(task)
         text = f"<answer>{task.answer}</answer>"
         tokens = [*policy.tokenizer.encode(text), policy.eos_token_id]
-        traces.append(
-            Trace(
-                task=i,
-                sample=0,
-                prompt=[Message.model_validate(m) for m in prompt],
-                completion=policy.decode(tokens),
-                answer=env.extract(text),
-                tokens=tokens,
-                logprobs=[min(0.0, x) for x in policy.score(prompt, tokens)],
+        logprobs = [min(0.0, x) for x in policy.score(prompt, tokens)]
+        for sample in range(env.spec.group_size):
+            traces.append(
+                Trace(
+                    task=i,
+                    sample=sample,
+                    prompt=[Message.model_validate(m) for m in prompt],
+                    completion=policy.decode(tokens),
+                    answer=env.extract(text),
+                    tokens=tokens,
+                    logprobs=logprobs,
+                )
             )
-        )
     header = BatchHeader(
-        schema="worldgym.batch/1",
+        schema=BATCH_SCHEMA,
         chain_id=chain_id,
         contract=to_checksum_address(contract),
         epoch=record.epoch,
@@ -69,8 +82,8 @@ def solver_batch(
         env_version=record.env_version,
         sequence=record.sequence,
         model=ModelRef(id=record.model_id, digest=digest),
-        sampling=SAMPLING,
+        sampling=spec_sampling(env.spec),
         task_count=task_count,
-        group_size=1,
+        group_size=env.spec.group_size,
     )
     return BatchDocument(header=header, traces=traces)

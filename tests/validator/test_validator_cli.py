@@ -47,7 +47,7 @@ def test_verify_batch_scores_a_file_and_explains_a_rejection(
     world: World, anvil: AnvilProcess, policy: TransformersPolicy, tmp_path: Path
 ) -> None:
     config = write_config(world, anvil.url, _PASSWORD)
-    miner, spool = world.miner(policy, tasks_per_batch=2, group_size=2)
+    miner, spool = world.miner(policy, tasks_per_batch=2)
     (entry,) = miner.mine_epoch()
     document = spool.document_path(entry.cid)
     common = [
@@ -64,7 +64,9 @@ def test_verify_batch_scores_a_file_and_explains_a_rejection(
     report = json.loads(out)
     assert report["where"].startswith("on chain as batch 0")
     assert len(report["traces"]) == 4
-    assert report["reason"].endswith("traces correct")
+    assert "traces correct" in report["reason"]
+    assert "learning signal" in report["reason"]
+    assert report["fraud"] is False
 
     code, out = _cli(config, "verify-batch", entry.cid, *common, "--json")
     assert code == 0, out

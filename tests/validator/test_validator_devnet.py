@@ -14,15 +14,12 @@ import os
 from pathlib import Path
 
 import pytest
-from forge import solver_batch
+from forge import small_environment, solver_batch
 from worlds import World, signing_account
 
 from client.contracts import BatchRecord, Protocol, Window
 from client.protocol_math import commitment, pack_scores
 from client.schemas import encode_batch
-from gym import load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
 from policy.hf import TransformersPolicy
 from storage import cid_to_bytes
 from validator import BatchScorer, EpochState, Validator, ValidatorState
@@ -41,7 +38,7 @@ def _staked(world: World, amount: int) -> Protocol:
 
 def _validator(world: World, protocol: Protocol, root: Path) -> Validator:
     address = protocol.sender.address  # type: ignore[union-attr]
-    scorer = BatchScorer(protocol, world.store, world.root / "models", address, rollout_samples=2)
+    scorer = BatchScorer(protocol, world.store, world.root / "models", address)
     return Validator(protocol, scorer, ValidatorState(root / "state.db"))
 
 
@@ -52,7 +49,7 @@ def _submit_solver_batch(world: World, policy: TransformersPolicy) -> str:
     seed = cheat.poke_seed(epoch)
     miner = cheat.sender.address  # type: ignore[union-attr]
     record = BatchRecord(epoch, 0, miner, world.env_id, 1, 0, 2, world.model.id, b"", 0, "")
-    env = load_environment(load_spec(example_path("arithmetic")))
+    env = small_environment()
     doc = solver_batch(
         env, policy, record=record, chain_id=chain.deployment.chain_id,
         contract=chain.gym.address, seed=seed, digest=world.model.cid, task_count=2,
@@ -66,7 +63,7 @@ def test_consensus_dishonest_validator_restart_and_slash(
     world: World, policy: TransformersPolicy, tmp_path: Path
 ) -> None:
     chain = world.chain
-    miner, _ = world.miner(policy, tasks_per_batch=2, group_size=2)
+    miner, _ = world.miner(policy, tasks_per_batch=2)
     (mined,) = miner.mine_epoch()
     _submit_solver_batch(world, policy)
     epoch = mined.epoch

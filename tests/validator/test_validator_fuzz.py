@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from forge import solver_batch
+from forge import small_environment, solver_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from client.contracts import BatchRecord
-from client.schemas import ModelRef, Sampling, encode_batch
-from gym import Environment, load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
-from miner.build import BatchPlan, build_batch
+from client.schemas import ModelRef, encode_batch
+from gym import Environment
+from miner.build import BatchPlan, build_batch, spec_sampling
 from policy.hf import TransformersPolicy
-from policy.rollout import check_rollout
+from policy.rollout import RolloutCheck, TraceToCheck, check_rollouts
 from storage import LocalStore, StoreSettings, cid_to_bytes, compute_cid, open_store
-from validator.checks import BatchContext, BatchVerdict, score_batch
+from validator.checks import BatchContext, BatchVerdict, RolloutRequest, score_batch
 
 pytestmark = pytest.mark.ml
 
@@ -46,8 +44,7 @@ class Fixture:
         plan = BatchPlan(
             chain_id=31337, contract=CONTRACT, epoch=3, seed=SEED, miner=MINER, env_id=1,
             env_version=1, sequence=0, task_count=3, group_size=2,
-            model=ModelRef(id=1, digest=DIGEST),
-            sampling=Sampling(temperature=1.0, top_p=1.0, max_new_tokens=12, seed=9),
+            model=ModelRef(id=1, digest=DIGEST), sampling=spec_sampling(env.spec),
         )  # fmt: skip
         self.doc = build_batch(plan, env, policy)
         self.data = encode_batch(self.doc)
@@ -66,20 +63,25 @@ class Fixture:
             "",
         )
 
-    def context(self, rollout_samples: int = 1, **record: Any) -> BatchContext:
+    def context(
+        self, prove: bool = True, validator: str = VALIDATOR, **record: Any
+    ) -> BatchContext:
         fields = {**self.record.__dict__, **record}
         return BatchContext(
-            record=BatchRecord(**fields), validator=VALIDATOR, chain_id=31337, contract=CONTRACT,
+            record=BatchRecord(**fields), validator=validator, chain_id=31337, contract=CONTRACT,
             seed=SEED, checkpoint_cid=DIGEST, environment=lambda _e, _v: self.env,
-            rollout=self.rollout, sample_seed=b"\x07" * 32, rollout_samples=rollout_samples,
+            rollout=self.rollout if prove else None, sample_seed=b"\x07" * 32,
         )  # fmt: skip
 
-    def rollout(self, doc: Any, number: int) -> Any:
-        t = doc.traces[number]
-        prompt = [m.model_dump() for m in t.prompt]
-        return check_rollout(
-            self.policy, prompt, t.tokens, t.logprobs, t.completion, doc.header.sampling
-        )
+    def rollout(self, doc: Any, requests: Sequence[RolloutRequest]) -> list[RolloutCheck]:
+        traces = []
+        for r in requests:
+            t = doc.traces[r.number]
+            prompt = [m.model_dump() for m in t.prompt]
+            traces.append(
+                TraceToCheck(prompt, t.tokens, t.logprobs, t.completion, r.key, r.canaries)
+            )
+        return check_rollouts(self.policy, traces, doc.header.sampling)
 
     def score(self, data: bytes | None, **kw: Any) -> BatchVerdict:
         return score_batch(data, self.context(**kw))
@@ -92,22 +94,36 @@ class Fixture:
 
 @pytest.fixture(scope="module")
 def fx(policy: TransformersPolicy) -> Fixture:
-    return Fixture(load_environment(load_spec(example_path("arithmetic"))), policy)
+    return Fixture(small_environment(max_tokens=40), policy)
 
 
 def _sane(verdict: BatchVerdict) -> None:
     assert 0 <= verdict.score <= 10_000
+    assert 0 <= verdict.digest < 128
     assert verdict.reason
     if verdict.rejected:
-        assert verdict.reason.startswith("rejected: ")
-        assert len(verdict.reason) > len("rejected: ") + 5
+        prefix = "fraud: " if verdict.fraud else "rejected: "
+        assert verdict.reason.startswith(prefix)
+        assert len(verdict.reason) > len(prefix) + 5
+        assert verdict.score == 0
 
 
 def test_the_valid_batch_is_scored_with_rollouts_checked(fx: Fixture) -> None:
-    verdict = fx.score(fx.data, rollout_samples=6)
+    verdict = fx.score(fx.data)
     assert not verdict.rejected
-    assert len(verdict.traces) == 6
+    assert not verdict.fraud
+    assert len(verdict.traces) == 6  # a small batch is checked whole
     assert all(t.rollout is not None and t.rollout["ok"] for t in verdict.traces)
+
+
+def test_validators_that_did_the_work_agree_on_the_digest(fx: Fixture) -> None:
+    """The digest is the same for every validator, and skipping the model changes it."""
+    first = score_batch(fx.data, fx.context(validator=VALIDATOR))
+    second = score_batch(fx.data, fx.context(validator=MINER))
+    assert (first.score, first.digest) == (second.score, second.digest)
+    lazy = score_batch(fx.data, fx.context(prove=False))
+    assert lazy.score == first.score
+    assert lazy.digest != first.digest  # the canaries need the forward pass
 
 
 # ─── generated cases: 10,500 in all ──────────────────────────────────────────
@@ -229,9 +245,27 @@ CORPUS: list[tuple[str, Callable[[Fixture], bytes | None], dict[str, Any], str]]
         {},
         "does not extract",
     ),
-    ("tokens edited", lambda f: f.edited(_edit_tokens), {"rollout_samples": 6}, "proof of rollout"),
+    ("tokens edited", lambda f: f.edited(_edit_tokens), {}, "proof of rollout"),
     ("fetch failed", lambda f: None, {}, "could not be fetched"),
+    (
+        "temperature not the spec's",
+        lambda f: f.edited(lambda r: r["header"]["sampling"].update(temperature=0.5)),
+        {},
+        "header temperature",
+    ),
+    (
+        "budget not the spec's",
+        lambda f: f.edited(lambda r: r["header"]["sampling"].update(max_new_tokens=64)),
+        {},
+        "header token budget",
+    ),
 ]
+# What no honest miner can send: revealed as FRAUD, which slashes the miner's bond.
+FRAUD = {
+    "wrong miner", "wrong epoch", "wrong sequence", "wrong trace count", "another model",
+    "prompt swapped", "answer field forged", "tokens edited", "temperature not the spec's",
+    "budget not the spec's",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "make", "record", "reason"), CORPUS, ids=[c[0] for c in CORPUS])
@@ -245,6 +279,8 @@ def test_corpus_is_rejected_with_its_reason(
     verdict = fx.score(make(fx), **record)
     assert verdict.rejected, name
     assert reason in verdict.reason, verdict.reason
+    assert verdict.fraud == (name in FRAUD)
+    _sane(verdict)
 
 
 def test_solver_answers_without_a_model_fail_the_rollout(fx: Fixture) -> None:
@@ -253,12 +289,13 @@ def test_solver_answers_without_a_model_fail_the_rollout(fx: Fixture) -> None:
         digest=DIGEST, task_count=3,
     )  # fmt: skip
     data = encode_batch(doc)
-    record = {"trace_count": 3, "cid": cid_to_bytes(compute_cid(data))}
-    without_proof = fx.score(data, rollout_samples=0, **record)
-    assert without_proof.score == 10_000  # every answer is right...
-    verdict = fx.score(data, rollout_samples=3, **record)
-    assert verdict.rejected  # ...but no model wrote them
-    assert "far less likely" in verdict.reason
+    record = {"trace_count": doc.trace_count, "cid": cid_to_bytes(compute_cid(data))}
+    without_proof = fx.score(data, prove=False, **record)
+    assert all(t.score == 1.0 for t in without_proof.traces)  # every answer is right...
+    assert without_proof.score == 0  # ...so no group disagrees: no learning signal...
+    verdict = fx.score(data, **record)
+    assert verdict.fraud  # ...and no model wrote them
+    assert "Gumbel-max" in verdict.reason
 
 
 def test_bytes_that_do_not_match_the_cid_are_rejected(fx: Fixture, tmp_path: Any) -> None:
