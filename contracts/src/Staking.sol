@@ -124,7 +124,7 @@ contract Staking is IStaking, ReentrancyGuard {
         amount = fromStake + fromUnbonding;
         _totalStaked -= fromStake;
         _totalUnbonding -= fromUnbonding;
-        emit Slashed(validator, amount, recipient);
+        emit Slashed(validator, amount, recipient, bps);
         if (amount > 0) _token.safeTransfer(recipient, amount);
     }
 

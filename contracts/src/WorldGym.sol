@@ -14,6 +14,7 @@ import {IWorldGym} from "./interfaces/IWorldGym.sol";
 import {IWorldGymToken} from "./interfaces/IWorldGymToken.sol";
 import {WorldGymBase} from "./WorldGymBase.sol";
 import {CidLib} from "./libraries/CidLib.sol";
+import {RevealCodec} from "./libraries/RevealCodec.sol";
 
 /// @title WorldGym
 /// @notice See {IWorldGym}. Token accounting: this contract's token balance is
@@ -60,7 +61,14 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         if (sequence >= _maxBatchesPerMiner) revert WorldGymMinerCapReached(epoch, msg.sender, _maxBatchesPerMiner);
         if (ep.seed == 0) _pokeSeed(epoch);
         _registry.checkSubmittable(envId, envVersion);
-        if (!_models.exists(modelId)) revert WorldGymUnknownModel(modelId);
+        uint256 latest = _models.latestModelId();
+        if (modelId == 0 || modelId > latest) revert WorldGymUnknownModel(modelId, latest);
+        // modelId <= latest here
+        if (latest - modelId > _maxModelLag) revert WorldGymStaleModel(modelId, latest, _maxModelLag);
+        if (_minerStake > 0) {
+            uint256 stake = _staking.stakeOf(msg.sender);
+            if (stake < _minerStake) revert WorldGymMinerNotBonded(msg.sender, stake, _minerStake);
+        }
 
         _batches[epoch][index] = Batch({
             miner: msg.sender,
@@ -91,31 +99,47 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         rec.hash = commitment;
         rec.stake = SafeCast.toUint128(stake);
         emit Committed(epoch, msg.sender, commitment, stake);
+        // Fix the next epoch's seed while its source hash is still there (the commit window lies in
+        // epoch + 1, so its source block is mined; `epoch + 1` is in range, the window check passed).
+        uint256 next = epoch + 1;
+        if (_epochs[next].seed == 0) {
+            uint256 source = epochStart(next) - 1;
+            bytes32 hash = blockhash(source);
+            if (hash != 0) _setSeed(next, hash, source);
+        }
         // Interaction last: block withdrawal until this epoch is settled.
         _staking.lock(msg.sender);
     }
 
     /// @inheritdoc IWorldGym
-    function reveal(uint256 epoch, uint256[] calldata packedScores, bytes32 salt) external {
+    function reveal(uint256 epoch, uint256[] calldata packedLanes, uint256[] calldata envWeights, bytes32 salt)
+        external
+    {
         _requireWindow(epoch, Window.Reveal);
         Commitment storage rec = _commitments[epoch][msg.sender];
         if (rec.hash == 0) revert WorldGymNotCommitted(epoch, msg.sender);
         if (rec.revealed) revert WorldGymAlreadyRevealed(epoch, msg.sender);
         EpochData storage ep = _epochs[epoch];
         uint256 n = ep.batchCount;
-        uint256 words = (n + _LANES - 1) / _LANES;
-        if (packedScores.length != words) revert WorldGymScoreCountMismatch(epoch, n, packedScores.length, words);
-        bytes32 revealed = keccak256(abi.encode(epoch, msg.sender, packedScores, salt));
+        uint256 words = RevealCodec.laneWords(n);
+        if (packedLanes.length != words) revert WorldGymLaneCountMismatch(epoch, n, packedLanes.length, words);
+        bytes32 revealed = keccak256(abi.encode(epoch, msg.sender, packedLanes, envWeights, salt));
         if (revealed != rec.hash) revert WorldGymRevealMismatch(epoch, msg.sender, rec.hash, revealed);
-        _checkScores(packedScores, n);
+        RevealCodec.checkLanes(packedLanes, n);
+        RevealCodec.checkEnvWeights(envWeights);
 
         rec.revealed = true;
+        rec.envWords = uint8(envWeights.length); // at most MAX_ENV_WEIGHT_WORDS (12), checked above
         ++ep.revealCount;
-        mapping(uint256 => uint256) storage stored = _scores[epoch][msg.sender];
+        mapping(uint256 => uint256) storage lanes = _lanes[epoch][msg.sender];
         for (uint256 w; w < words; ++w) {
-            stored[w] = packedScores[w];
+            lanes[w] = packedLanes[w];
         }
-        emit Revealed(epoch, msg.sender, packedScores);
+        mapping(uint256 => uint256) storage weights = _envWeights[epoch][msg.sender];
+        for (uint256 w; w < envWeights.length; ++w) {
+            weights[w] = envWeights[w];
+        }
+        emit Revealed(epoch, msg.sender, packedLanes, envWeights);
     }
 
     // ─── external: anyone ─────────────────────────────────────────────────────
@@ -152,7 +176,22 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function SCORE_SCALE() external pure returns (uint256) {
-        return _SCORE_SCALE;
+        return RevealCodec.SCORE_SCALE;
+    }
+
+    /// @inheritdoc IWorldGym
+    function FRAUD() external pure returns (uint256) {
+        return RevealCodec.FRAUD;
+    }
+
+    /// @inheritdoc IWorldGym
+    function MAX_ENV_WEIGHTS() external pure returns (uint256) {
+        return RevealCodec.MAX_ENV_WEIGHTS;
+    }
+
+    /// @inheritdoc IWorldGym
+    function MIN_MINER_UNBONDING_EPOCHS() external pure returns (uint256) {
+        return _MIN_MINER_UNBONDING_EPOCHS;
     }
 
     /// @inheritdoc IWorldGym
@@ -168,7 +207,10 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
             minerBps: _minerBps,
             validatorBps: _validatorBps,
             environmentBps: _environmentBps,
-            slashBps: _slashBps
+            slashBps: _slashBps,
+            minerSlashBps: _minerSlashBps,
+            maxModelLag: _maxModelLag,
+            minerStake: _minerStake
         });
     }
 
@@ -187,12 +229,14 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
     }
 
     /// @inheritdoc IWorldGym
-    function commitmentOf(uint256 epoch, address validator, uint256[] calldata packedScores, bytes32 salt)
-        external
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(epoch, validator, packedScores, salt));
+    function commitmentOf(
+        uint256 epoch,
+        address validator,
+        uint256[] calldata packedLanes,
+        uint256[] calldata envWeights,
+        bytes32 salt
+    ) external pure returns (bytes32) {
+        return keccak256(abi.encode(epoch, validator, packedLanes, envWeights, salt));
     }
 
     /// @inheritdoc IWorldGym
@@ -221,7 +265,17 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @inheritdoc IWorldGym
     function consensusOf(uint256 epoch, uint256 index) external view returns (uint256) {
-        return _lane(_consensus[epoch][index / _LANES], index);
+        return RevealCodec.lane(_consensus[epoch][index / RevealCodec.LANES_PER_WORD], index);
+    }
+
+    /// @inheritdoc IWorldGym
+    function environmentWeightOf(uint256 epoch, uint256 envId)
+        external
+        view
+        returns (uint256 weight, uint256 batchWeight, bool weighed)
+    {
+        EnvTally memory tally = _envTallies[epoch][envId];
+        return (tally.weight, tally.batchWeight, tally.weighed);
     }
 
     /// @inheritdoc IWorldGym
@@ -240,8 +294,14 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
     }
 
     /// @inheritdoc IWorldGym
-    function revealedScore(uint256 epoch, address validator, uint256 index) external view returns (uint256) {
-        return _lane(_scores[epoch][validator][index / _LANES], index);
+    function revealedLane(uint256 epoch, address validator, uint256 index) external view returns (uint256) {
+        return RevealCodec.lane(_lanes[epoch][validator][index / RevealCodec.LANES_PER_WORD], index);
+    }
+
+    /// @inheritdoc IWorldGym
+    function revealedEnvWeight(uint256 epoch, address validator, uint256 envId) external view returns (uint256) {
+        Commitment storage rec = _commitments[epoch][validator];
+        return rec.revealed ? _envWeightOf(epoch, validator, envId, rec.envWords) : 0;
     }
 
     /// @inheritdoc IWorldGym
@@ -255,7 +315,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         external
         view
         returns (
-            uint256 totalWeight,
+            uint256 totalEnvWeight,
             uint256 totalValidatorWeight,
             uint256 minerPot,
             uint256 validatorPot,
@@ -263,7 +323,7 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
         )
     {
         EpochData storage ep = _epochs[epoch];
-        return (ep.totalWeight, ep.totalValidatorWeight, ep.minerPot, ep.validatorPot, ep.environmentPot);
+        return (ep.totalEnvWeight, ep.totalValidatorWeight, ep.minerPot, ep.validatorPot, ep.environmentPot);
     }
 
     /// @inheritdoc IWorldGym
@@ -295,33 +355,20 @@ contract WorldGym is EpochFinalization, ReentrancyGuard {
 
     /// @dev seed(e) = keccak256(abi.encode(blockhash(epochStart(e) - 1), e, chainid, this)): the hash of
     /// the last block before the epoch, so the seed exists from the epoch's first block on and was unknown
-    /// before the previous epoch ended. If nobody poked it within 256 blocks the hash is gone and the most
-    /// recent block hash stands in (SeedSet names the block used).
+    /// before the previous epoch ended. If nobody poked it within 256 blocks that hash is gone and the
+    /// epoch is void: no other block stands in, since a poker could time which one.
     function _pokeSeed(uint256 epoch) private returns (bytes32 seed) {
         uint256 source = epochStart(epoch) - 1;
         if (block.number <= source) revert WorldGymSeedNotYetAvailable(epoch, source);
         bytes32 hash = blockhash(source);
-        if (hash == 0) {
-            source = block.number - 1;
-            hash = blockhash(source);
-        }
+        if (hash == 0) revert WorldGymSeedExpired(epoch, source);
+        return _setSeed(epoch, hash, source);
+    }
+
+    function _setSeed(uint256 epoch, bytes32 hash, uint256 source) private returns (bytes32 seed) {
         bytes24 seed24 = bytes24(keccak256(abi.encode(hash, epoch, block.chainid, address(this))));
         _epochs[epoch].seed = seed24;
         seed = bytes32(seed24);
         emit SeedSet(epoch, seed, source);
-    }
-
-    /// @dev Every lane of a real batch is at most SCORE_SCALE; every lane past the last batch is zero.
-    function _checkScores(uint256[] calldata packedScores, uint256 n) private pure {
-        uint256 words = packedScores.length;
-        for (uint256 w; w < words; ++w) {
-            uint256 word = packedScores[w];
-            for (uint256 lane; lane < _LANES; ++lane) {
-                uint256 index = w * _LANES + lane;
-                uint256 score = (word >> ((_LANES - 1 - lane) * 16)) & _LANE_MASK;
-                uint256 max = index < n ? _SCORE_SCALE : 0;
-                if (score > max) revert WorldGymScoreOutOfRange(index, score, max);
-            }
-        }
     }
 }

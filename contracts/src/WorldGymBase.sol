@@ -19,12 +19,22 @@ abstract contract WorldGymBase is IWorldGym {
         uint32 traceCount;
     }
 
-    /// @dev A validator's commitment for one epoch: two slots.
+    /// @dev A validator's commitment for one epoch: two slots. `envWords` is the number of words of
+    /// environment weights it revealed (at most RevealCodec.MAX_ENV_WEIGHT_WORDS).
     struct Commitment {
         bytes32 hash;
         uint128 stake;
         uint96 agreement;
         bool revealed;
+        uint8 envWords;
+    }
+
+    /// @dev An environment's tally for one epoch, one slot: its median weight (fixed when finalization
+    /// meets its first batch) and the total weight of its batches. 2**224 > SCORE_SCALE * 2**32 * 2**32.
+    struct EnvTally {
+        uint16 weight;
+        bool weighed;
+        uint224 batchWeight;
     }
 
     /// @dev A miner's batch count in the latest epoch it submitted in: one slot reused across epochs,
@@ -42,7 +52,7 @@ abstract contract WorldGymBase is IWorldGym {
         uint32 revealCount;
         Stage stage;
         uint32 cursor;
-        uint256 totalWeight;
+        uint256 totalEnvWeight;
         uint256 totalValidatorWeight;
         uint256 minerPot;
         uint256 validatorPot;
@@ -50,10 +60,10 @@ abstract contract WorldGymBase is IWorldGym {
         uint256 remaining;
     }
 
-    uint256 internal constant _SCORE_SCALE = 10_000;
-    uint256 internal constant _LANES = 16;
-    uint256 internal constant _LANE_MASK = 0xffff;
     uint256 internal constant _BPS = 10_000;
+    /// @dev A batch of epoch e is finalizable from epoch e + 2 at the latest; a miner that asks to unbond
+    /// in e must still be slashable then, and for at least one whole epoch after.
+    uint256 internal constant _MIN_MINER_UNBONDING_EPOCHS = 3;
     /// @dev Epoch numbers stay far below overflow: (2**64) * epochLength (< 2**64) + genesis < 2**256.
     uint256 internal constant _MAX_EPOCH = type(uint64).max;
 
@@ -77,15 +87,21 @@ abstract contract WorldGymBase is IWorldGym {
     uint16 internal immutable _validatorBps;
     uint16 internal immutable _environmentBps;
     uint16 internal immutable _slashBps;
+    uint16 internal immutable _minerSlashBps;
+    uint32 internal immutable _maxModelLag;
+    uint256 internal immutable _minerStake;
 
     mapping(uint256 epoch => EpochData) internal _epochs;
     mapping(uint256 epoch => mapping(uint256 index => Batch)) internal _batches;
     mapping(address miner => MinerEpoch) internal _minerEpochs;
     mapping(uint256 epoch => address[]) internal _validators;
     mapping(uint256 epoch => mapping(address validator => Commitment)) internal _commitments;
-    /// @dev Revealed scores by word (16 lanes each); a mapping, not an array, so reads skip the length.
-    mapping(uint256 epoch => mapping(address validator => mapping(uint256 word => uint256))) internal _scores;
+    /// @dev Revealed lanes by word (12 lanes each); a mapping, not an array, so reads skip the length.
+    mapping(uint256 epoch => mapping(address validator => mapping(uint256 word => uint256))) internal _lanes;
+    /// @dev Revealed environment weights by word (5 entries each); Commitment.envWords says how many.
+    mapping(uint256 epoch => mapping(address validator => mapping(uint256 word => uint256))) internal _envWeights;
     mapping(uint256 epoch => mapping(uint256 word => uint256)) internal _consensus;
+    mapping(uint256 epoch => mapping(uint256 envId => EnvTally)) internal _envTallies;
     mapping(address account => uint256) internal _rewards;
     mapping(address account => uint256) internal _claimed;
     uint256 internal _totalClaimable;
@@ -104,8 +120,11 @@ abstract contract WorldGymBase is IWorldGym {
         IModelRegistry models_,
         Params memory p
     ) {
-        if (uint256(p.minerBps) + p.validatorBps + p.environmentBps != _BPS || p.slashBps > _BPS) {
-            revert WorldGymInvalidSplit(p.minerBps, p.validatorBps, p.environmentBps, p.slashBps);
+        if (
+            uint256(p.minerBps) + p.validatorBps + p.environmentBps != _BPS || p.slashBps > _BPS
+                || p.minerSlashBps > _BPS
+        ) {
+            revert WorldGymInvalidSplit(p.minerBps, p.validatorBps, p.environmentBps, p.slashBps, p.minerSlashBps);
         }
         if (p.commitBlocks == 0 || p.revealBlocks == 0 || uint256(p.commitBlocks) + p.revealBlocks > p.epochLength) {
             revert WorldGymInvalidWindows(p.epochLength, p.commitBlocks, p.revealBlocks);
@@ -117,6 +136,12 @@ abstract contract WorldGymBase is IWorldGym {
             revert WorldGymInvalidCaps(
                 p.maxBatchesPerEpoch, p.maxBatchesPerMiner, p.maxTracesPerBatch, p.maxValidatorsPerEpoch
             );
+        }
+        if (p.minerStake > 0) {
+            uint256 unbonding = staking_.unbondingEpochs();
+            if (unbonding < _MIN_MINER_UNBONDING_EPOCHS) {
+                revert WorldGymUnbondingTooShort(unbonding, _MIN_MINER_UNBONDING_EPOCHS);
+            }
         }
         _token = token_;
         _registry = registry_;
@@ -135,6 +160,9 @@ abstract contract WorldGymBase is IWorldGym {
         _validatorBps = p.validatorBps;
         _environmentBps = p.environmentBps;
         _slashBps = p.slashBps;
+        _minerSlashBps = p.minerSlashBps;
+        _maxModelLag = p.maxModelLag;
+        _minerStake = p.minerStake;
     }
 
     // ─── views: clock ─────────────────────────────────────────────────────────
@@ -174,11 +202,7 @@ abstract contract WorldGymBase is IWorldGym {
         }
     }
 
-    // ─── internal: scores and credits ─────────────────────────────────────────
-
-    function _lane(uint256 word, uint256 index) internal pure returns (uint256) {
-        return (word >> ((_LANES - 1 - (index % _LANES)) * 16)) & _LANE_MASK;
-    }
+    // ─── internal: credits ────────────────────────────────────────────────────
 
     /// @dev The one place rewards are credited. Returns `amount` for the caller's running total.
     function _credit(uint256 epoch, address account, Role role, uint256 subject, uint256 amount)

@@ -10,6 +10,8 @@ import {Deployer} from "./utils/Deployer.sol";
 
 contract StakingTest is BaseTest {
     uint256 internal constant STAKE = 5_000e18;
+    /// @dev The two miners' bonds, staked by BaseTest before each test.
+    uint256 internal constant BONDS = 200e18;
 
     function _requestUnbond(address validator, uint256 amount) internal {
         vm.prank(validator);
@@ -66,8 +68,8 @@ contract StakingTest is BaseTest {
         staking.stake(STAKE);
         vm.stopPrank();
         _assertAccount(validator1, STAKE, 0, 0, 0);
-        assertEq(staking.totalStaked(), STAKE);
-        assertEq(token.balanceOf(address(staking)), STAKE);
+        assertEq(staking.totalStaked(), BONDS + STAKE);
+        assertEq(token.balanceOf(address(staking)), BONDS + STAKE);
     }
 
     function test_stake_failsIfZero() public {
@@ -95,7 +97,7 @@ contract StakingTest is BaseTest {
         emit IStaking.UnbondRequested(validator1, 2_000e18, release);
         _requestUnbond(validator1, 2_000e18);
         _assertAccount(validator1, STAKE - 2_000e18, 2_000e18, release, 0);
-        assertEq(staking.totalStaked(), STAKE - 2_000e18);
+        assertEq(staking.totalStaked(), BONDS + STAKE - 2_000e18);
         assertEq(staking.totalUnbonding(), 2_000e18);
     }
 
@@ -196,12 +198,12 @@ contract StakingTest is BaseTest {
         _requestUnbond(validator1, 1_000e18);
         // 10% of 4,000 staked and of 1,000 unbonding.
         vm.expectEmit(address(staking));
-        emit IStaking.Slashed(validator1, 500e18, stranger);
+        emit IStaking.Slashed(validator1, 500e18, stranger, 1_000);
         vm.prank(address(gym));
         assertEq(staking.slash(validator1, 1_000, stranger), 500e18);
         _assertAccount(validator1, 3_600e18, 900e18, cfg.unbondingEpochs, 0);
         assertEq(token.balanceOf(stranger), 500e18);
-        assertEq(staking.totalStaked(), 3_600e18);
+        assertEq(staking.totalStaked(), BONDS + 3_600e18);
         assertEq(staking.totalUnbonding(), 900e18);
     }
 
@@ -281,8 +283,8 @@ contract StakingTest is BaseTest {
 
         uint256 paid = wait < cfg.unbondingEpochs ? 0 : unbond;
         assertEq(token.balanceOf(validator1), paid);
-        assertEq(token.balanceOf(address(staking)), amount - paid);
-        assertEq(staking.totalStaked() + staking.totalUnbonding(), amount - paid);
+        assertEq(token.balanceOf(address(staking)), BONDS + amount - paid);
+        assertEq(staking.totalStaked() + staking.totalUnbonding(), BONDS + amount - paid);
     }
 
     function testFuzz_slash_takesExactFractionOfBothBalances(uint256 amount, uint256 unbond, uint256 bps) public {
@@ -314,7 +316,7 @@ contract StakingTest is BaseTest {
         _stake(validator1, c);
         assertEq(staking.stakeOf(validator1), a + c);
         assertEq(staking.stakeOf(validator2), b);
-        assertEq(staking.totalStaked(), a + b + c);
-        assertEq(token.balanceOf(address(staking)), a + b + c);
+        assertEq(staking.totalStaked(), BONDS + a + b + c);
+        assertEq(token.balanceOf(address(staking)), BONDS + a + b + c);
     }
 }

@@ -3,10 +3,12 @@ pragma solidity 0.8.28;
 
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
+import {LanePacking} from "./utils/LanePacking.sol";
 
 /// @notice Finalizing in chunks of any size, over any number of blocks, credits exactly what one
-/// call does. The epoch spans two score words (20 batches), two environments with different
-/// owners, three miners and four validators, one of which never reveals (and is slashed).
+/// call does. The epoch spans two lane words (20 batches, two of them FRAUD), two environments
+/// with different owners and weights, three miners and four validators, one of which never
+/// reveals (and is slashed).
 contract WorldGymChunkedFinalizeTest is BaseTest {
     uint256 internal constant BATCHES = 20;
 
@@ -21,6 +23,8 @@ contract WorldGymChunkedFinalizeTest is BaseTest {
         uint256[] consensus;
         uint256[] agreement;
         uint256[5] settlement;
+        uint256[6] environments;
+        uint256[3] minerStakes;
         uint256 carry;
         uint256 unallocated;
         uint256 totalClaimable;
@@ -42,24 +46,34 @@ contract WorldGymChunkedFinalizeTest is BaseTest {
         }
         _rollToWindow(0, IWorldGym.Window.Commit);
         for (uint256 v; v < 4; ++v) {
-            _commit(validators[v], 0, _scoresOf(v), bytes32(v));
+            _commitWith(validators[v], 0, _scoresOf(v), _weightsOf(v), bytes32(v));
         }
         _rollToWindow(0, IWorldGym.Window.Reveal);
         for (uint256 v; v < 3; ++v) {
-            _reveal(validators[v], 0, _scoresOf(v), bytes32(v)); // validator4 stays silent
+            _revealWith(validators[v], 0, _scoresOf(v), _weightsOf(v), bytes32(v)); // validator4 stays silent
         }
         _rollToWindow(0, IWorldGym.Window.Finalize);
         actors = [miner1, miner2, miner3, envOwner, envOwner2, validator1, validator2, validator3, validator4];
     }
 
-    /// @dev Validators mostly agree, with per-validator noise and a few zero scores.
-    function _scoresOf(uint256 v) internal pure returns (uint256[] memory scores) {
-        scores = new uint256[](BATCHES);
+    /// @dev Validators agree on most lanes (a few zero scores, batches 3 and 13 FRAUD) and each errs
+    /// on some batches with another digest or score.
+    function _scoresOf(uint256 v) internal pure returns (uint256[] memory lanes) {
+        lanes = new uint256[](BATCHES);
         for (uint256 b; b < BATCHES; ++b) {
-            uint256 base = (b % 5 == 4) ? 0 : 2_000 + (b * 1_234) % 8_000;
-            uint256 noise = uint256(keccak256(abi.encode(v, b))) % 1_500;
-            scores[b] = base + noise > 10_000 ? 10_000 : base + noise;
+            uint256 score = (b % 5 == 4) ? 0 : 2_000 + (b * 1_234) % 8_000;
+            if (b % 10 == 3) score = 0x3FFF;
+            uint256 r = uint256(keccak256(abi.encode(v, b)));
+            uint256 digest = b % 128;
+            if (r % 4 == 0) digest = (digest + 1) % 128;
+            if (r % 7 == 0 && score <= 9_000) score += 1_000;
+            lanes[b] = LanePacking.lane(score, digest);
         }
+    }
+
+    /// @dev Every validator lists both environments, with different weights.
+    function _weightsOf(uint256 v) internal view returns (uint256[] memory) {
+        return LanePacking.packWeights(_u(envId, envId + 1), _u(4_000 + v * 2_000, 9_000 - v * 1_000));
     }
 
     function _outcome() internal view returns (Outcome memory o) {
@@ -77,6 +91,15 @@ contract WorldGymChunkedFinalizeTest is BaseTest {
             (,,, o.agreement[v]) = gym.commitmentRecord(0, validators[v]);
         }
         (o.settlement[0], o.settlement[1], o.settlement[2], o.settlement[3], o.settlement[4]) = gym.settlement(0);
+        for (uint256 e; e < 2; ++e) {
+            bool weighed;
+            (o.environments[3 * e], o.environments[3 * e + 1], weighed) = gym.environmentWeightOf(0, envId + e);
+            o.environments[3 * e + 2] = weighed ? 1 : 0;
+        }
+        address[3] memory miners = [miner1, miner2, miner3];
+        for (uint256 m; m < 3; ++m) {
+            o.minerStakes[m] = staking.stakeOf(miners[m]);
+        }
         o.carry = gym.carry();
         o.unallocated = gym.unallocated();
         o.totalClaimable = gym.totalClaimable();
@@ -104,6 +127,7 @@ contract WorldGymChunkedFinalizeTest is BaseTest {
 
         assertEq(abi.encode(chunked), abi.encode(whole));
         assertGt(whole.claimable[0], 0, "the epoch paid miners");
+        assertLt(whole.minerStakes[0], 100e18, "FRAUD slashed a miner");
         assertLt(whole.slashedStake, 1_500e18, "the silent validator was slashed");
         assertEq(whole.unallocated, 0);
     }

@@ -16,8 +16,8 @@ contract WorldGymFinalizeTest is EpochTest {
     uint256 internal constant MINER1 = 339_130_434_782_608_695_651;
     uint256 internal constant MINER2 = 260_869_565_217_391_304_347;
     uint256 internal constant ENV_OWNER = 149_999_999_999_999_999_998;
-    uint256 internal constant VALIDATOR1 = 190_909_090_909_090_909_090;
-    uint256 internal constant VALIDATOR2 = 59_090_909_090_909_090_909;
+    uint256 internal constant VALIDATOR1 = 224_025_974_025_974_025_974;
+    uint256 internal constant VALIDATOR2 = 25_974_025_974_025_974_025;
     uint256 internal constant DUST = 5;
 
     function setUp() public override {
@@ -74,20 +74,20 @@ contract WorldGymFinalizeTest is EpochTest {
 
     // ─── the reference epoch, to the wei ──────────────────────────────────────
 
-    /// Consensus (validator1 holds 75% of the stake, so its scores are the median): [8000, 5000, 10000].
-    /// Batch weights, consensus x traces: 80,000 + 100,000 + 50,000 = W = 230,000.
-    /// Agreement, sum of traces x (10,000 - |score - consensus|):
-    ///   validator1: 10x10,000 + 20x10,000 + 5x10,000 = 350,000
-    ///   validator2: 10x10,000 + 20x 9,000 + 5x 9,000 = 325,000
-    /// Validator weights, stake x agreement: 3,000e18 x 350,000 + 1,000e18 x 325,000 = 1.375e27.
+    /// Consensus (validator1 holds 75% of the stake, so its lanes are the median): [8000/5, 5000/9, 10000/1].
+    /// Batch weights, score x traces: 80,000 + 100,000 + 50,000 = B = 230,000, all in environment 1,
+    /// whose weight is W = 10,000 (both validators list it at 10,000), so sumW = W.
+    /// Credits, sum over batches whose consensus lane the validator revealed exactly of the weight:
+    ///   validator1: 80,000 + 100,000 + 50,000 = 230,000
+    ///   validator2: 80,000 (batches 1 and 2 differ in score) = 80,000
+    /// Validator weights, stake x credit: 3,000e18 x 230,000 + 1,000e18 x 80,000 = 7.7e26.
     /// Both roles earned, so the whole 1,000 WGT is minted: pots 600 (miners), 250 (validators), 150 (env).
-    ///   miner credits: floor(600e18 x 80,000 / W) = 208,695,652,173,913,043,478
-    ///                  floor(600e18 x 100,000 / W) = 260,869,565,217,391,304,347
-    ///                  floor(600e18 x 50,000 / W) = 130,434,782,608,695,652,173
-    ///   env credits:   floor(150e18 x w / W) = 52,173,913,043,478,260,869 + 65,217,391,304,347,826,086
+    ///   miner credits: floor(600e18 x W x w / (sumW x B)) = floor(600e18 x w / B):
+    ///                  208,695,652,173,913,043,478 + 260,869,565,217,391,304,347 + 130,434,782,608,695,652,173
+    ///   env credits:   floor(150e18 x w / B) = 52,173,913,043,478,260,869 + 65,217,391,304,347,826,086
     ///                  + 32,608,695,652,173,913,043 = 149,999,999,999,999,999,998
-    ///   validator1:    floor(250e18 x 1.05e27 / 1.375e27) = 190,909,090,909,090,909,090
-    ///   validator2:    floor(250e18 x 3.25e26 / 1.375e27) = 59,090,909,090,909,090,909
+    ///   validator1:    floor(250e18 x 6.9e26 / 7.7e26) = 224,025,974,025,974,025,974
+    ///   validator2:    floor(250e18 x 8e25 / 7.7e26) = 25,974,025,974,025,974,025
     /// Credited: 999,999,999,999,999,999,995; the 5 wei of rounding dust is carried.
     function test_finalize_creditsExactRewardsForFullEpoch() public {
         _commitBoth(0);
@@ -95,17 +95,19 @@ contract WorldGymFinalizeTest is EpochTest {
         uint256 supplyBefore = token.totalSupply();
         _finalizeAll(0);
 
-        assertEq(gym.consensusOf(0, 0), 8_000);
-        assertEq(gym.consensusOf(0, 1), 5_000);
-        assertEq(gym.consensusOf(0, 2), 10_000);
+        assertEq(gym.consensusOf(0, 0), _lane(8_000, 5));
+        assertEq(gym.consensusOf(0, 1), _lane(5_000, 9));
+        assertEq(gym.consensusOf(0, 2), _lane(10_000, 1));
         (,,, uint256 agreement1) = gym.commitmentRecord(0, validator1);
         (,,, uint256 agreement2) = gym.commitmentRecord(0, validator2);
-        assertEq(agreement1, 350_000);
-        assertEq(agreement2, 325_000);
-        (uint256 totalWeight, uint256 validatorWeight, uint256 minerPot, uint256 validatorPot, uint256 envPot) =
+        assertEq(agreement1, 230_000);
+        assertEq(agreement2, 80_000);
+        (uint256 envWeight, uint256 batchWeight, bool weighed) = gym.environmentWeightOf(0, envId);
+        assertEq(abi.encode(envWeight, batchWeight, weighed), abi.encode(10_000, 230_000, true));
+        (uint256 totalEnvWeight, uint256 validatorWeight, uint256 minerPot, uint256 validatorPot, uint256 envPot) =
             gym.settlement(0);
-        assertEq(totalWeight, 230_000);
-        assertEq(validatorWeight, 1_375_000_000e18);
+        assertEq(totalEnvWeight, 10_000);
+        assertEq(validatorWeight, 770_000_000e18);
         assertEq(minerPot, 600e18);
         assertEq(validatorPot, 250e18);
         assertEq(envPot, 150e18);
@@ -130,11 +132,13 @@ contract WorldGymFinalizeTest is EpochTest {
         _commitBoth(0);
         _revealBoth(0);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 0, 8_000, 80_000);
+        emit IWorldGym.EnvironmentWeighted(0, envId, 10_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 1, 5_000, 100_000);
+        emit IWorldGym.BatchScored(0, 0, 8_000, 5, 80_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 2, 10_000, 50_000);
+        emit IWorldGym.BatchScored(0, 1, 5_000, 9, 100_000);
+        vm.expectEmit(address(gym));
+        emit IWorldGym.BatchScored(0, 2, 10_000, 1, 50_000);
         vm.expectEmit(address(token));
         emit IWorldGymToken.EmissionMinted(0, address(gym), EMISSION, EMISSION);
         vm.expectEmit(address(gym));
@@ -202,7 +206,7 @@ contract WorldGymFinalizeTest is EpochTest {
         _revealBoth(0);
 
         vm.expectEmit(address(staking));
-        emit IStaking.Slashed(validator3, 200e18, address(gym));
+        emit IStaking.Slashed(validator3, 200e18, address(gym), 1_000);
         vm.expectEmit(address(gym));
         emit IWorldGym.ValidatorSlashed(0, validator3, 200e18);
         vm.expectEmit(address(gym));
@@ -254,23 +258,26 @@ contract WorldGymFinalizeTest is EpochTest {
         assertEq(gym.carry(), 0);
     }
 
-    function test_finalize_allZeroConsensusMintsOnlyTheValidatorShare() public {
+    /// Batches without learning signal weigh nothing, and agreeing on them earns nothing either.
+    function test_finalize_allZeroConsensusMintsNothing() public {
+        uint256[] memory zeros = _u(_lane(0, 3), _lane(0, 3), _lane(0, 3));
         _rollToWindow(0, IWorldGym.Window.Commit);
-        _commit(validator1, 0, _u(0, 0, 0), SALT1);
-        _commit(validator2, 0, _u(0, 0, 0), SALT2);
+        _commit(validator1, 0, zeros, SALT1);
+        _commit(validator2, 0, zeros, SALT2);
         _rollToWindow(0, IWorldGym.Window.Reveal);
-        _reveal(validator1, 0, _u(0, 0, 0), SALT1);
-        _reveal(validator2, 0, _u(0, 0, 0), SALT2);
+        _reveal(validator1, 0, zeros, SALT1);
+        _reveal(validator2, 0, zeros, SALT2);
         _rollToWindow(0, IWorldGym.Window.Finalize);
         uint256 supply = token.totalSupply();
+        vm.expectEmit(address(gym));
+        emit IWorldGym.EpochSettled(0, 0, 0, 0, 0, 0);
         _finalizeAll(0);
 
-        // Only 25% of the emission is minted, all of it to validators, 3:1 by stake (equal agreement).
-        assertEq(token.totalSupply() - supply, 250e18);
-        assertEq(gym.claimable(validator1), 187.5e18);
-        assertEq(gym.claimable(validator2), 62.5e18);
-        assertEq(gym.claimable(miner1) + gym.claimable(miner2) + gym.claimable(envOwner), 0);
-        assertEq(gym.carry(), 0);
+        assertEq(token.totalSupply(), supply);
+        assertFalse(token.emissionMinted(0));
+        assertEq(gym.totalClaimable() + gym.carry(), 0);
+        (,,, uint256 agreement) = gym.commitmentRecord(0, validator1);
+        assertEq(agreement, 0);
     }
 
     function test_finalize_paysTheEnvironmentsCurrentOwner() public {
@@ -322,9 +329,12 @@ contract WorldGymFinalizeTest is EpochTest {
         for (uint256 v; v < 3; ++v) {
             scores[v] = new uint256[](3);
             for (uint256 b; b < 3; ++b) {
-                // Coarse scores half the time, so that ties are common.
+                // Coarse lanes (0, 5000 or FRAUD, two digests) half the time, so that ties are common.
                 uint256 r = uint256(keccak256(abi.encode(scoreSeed, v, b)));
-                scores[v][b] = scoreSeed % 2 == 0 ? r % 10_001 : (r % 3) * 5_000;
+                uint256[3] memory coarse = [uint256(0), 5_000, 0x3FFF];
+                scores[v][b] = scoreSeed % 2 == 0
+                    ? _lane(r % 10_001, (r >> 128) % 128)
+                    : _lane(coarse[r % 3], (r >> 128) % 2);
             }
             _commit(vals[v], 0, scores[v], SALT1);
         }

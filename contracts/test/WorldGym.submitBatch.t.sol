@@ -99,6 +99,7 @@ contract WorldGymSubmitBatchTest is BaseTest {
         // 40 batches per epoch at 8 per miner: five miners fill it.
         for (uint256 m; m < 5; ++m) {
             address miner = makeAddr(string(abi.encodePacked("filler", m)));
+            _bondMiner(miner);
             for (uint256 b; b < 8; ++b) {
                 _trySubmit(miner, envId, 1, _cid(), 1, modelId);
             }
@@ -138,10 +139,85 @@ contract WorldGymSubmitBatchTest is BaseTest {
     }
 
     function test_submitBatch_failsIfModelUnknown() public {
-        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, 5));
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, 5, 1));
         _trySubmit(miner1, envId, 1, _cid(), 1, 5);
-        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, 0, 1));
         _trySubmit(miner1, envId, 1, _cid(), 1, 0);
+    }
+
+    function test_submitBatch_acceptsTheLatestModelAndMaxModelLagBeforeIt() public {
+        for (uint256 i; i < 3; ++i) {
+            _registerModel(); // models 2, 3, 4; the lag is 2
+        }
+        _trySubmit(miner1, envId, 1, _cid(), 1, 4);
+        _trySubmit(miner1, envId, 1, _cid(), 1, 3);
+        _trySubmit(miner1, envId, 1, _cid(), 1, 2);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymStaleModel.selector, 1, 4, 2));
+        _trySubmit(miner1, envId, 1, _cid(), 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, 5, 4));
+        _trySubmit(miner1, envId, 1, _cid(), 1, 5);
+    }
+
+    function testFuzz_submitBatch_enforcesModelFreshness(uint256 registered, uint256 model) public {
+        registered = bound(registered, 1, 12);
+        for (uint256 i = 1; i < registered; ++i) {
+            _registerModel();
+        }
+        model = bound(model, 0, registered + 2);
+        if (model == 0 || model > registered) {
+            vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnknownModel.selector, model, registered));
+        } else if (registered - model > 2) {
+            vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymStaleModel.selector, model, registered, 2));
+        }
+        _trySubmit(miner1, envId, 1, _cid(), 1, model);
+    }
+
+    // ─── miner bonds ──────────────────────────────────────────────────────────
+
+    function test_submitBatch_failsIfMinerNotBonded() public {
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymMinerNotBonded.selector, stranger, 0, 100e18));
+        _trySubmit(stranger, envId, 1, _cid(), 1, modelId);
+        _stake(stranger, 99e18);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymMinerNotBonded.selector, stranger, 99e18, 100e18));
+        _trySubmit(stranger, envId, 1, _cid(), 1, modelId);
+        _stake(stranger, 1e18);
+        _trySubmit(stranger, envId, 1, _cid(), 1, modelId);
+        assertEq(gym.batchCount(0), 1);
+    }
+
+    function test_submitBatch_failsOnceTheBondIsUnbonding() public {
+        vm.prank(miner1);
+        staking.requestUnbond(1e18);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymMinerNotBonded.selector, miner1, 99e18, 100e18));
+        _trySubmit(miner1, envId, 1, _cid(), 1, modelId);
+    }
+
+    function test_submitBatch_acceptsUnbondedMinersWhenTheBondIsZero() public {
+        cfg.params.minerStake = 0;
+        _deploy(cfg);
+        envId = _registerEnv(envOwner);
+        modelId = _registerModel();
+        _trySubmit(stranger, envId, 1, _cid(), 1, modelId);
+        assertEq(gym.batchCount(0), 1);
+    }
+
+    // ─── seeds ────────────────────────────────────────────────────────────────
+
+    /// With epochs longer than 256 blocks, an epoch whose seed nobody fixed in time is void.
+    function test_submitBatch_failsIfTheSeedExpired() public {
+        cfg.params.epochLength = 400;
+        _deploy(cfg);
+        envId = _registerEnv(envOwner);
+        modelId = _registerModel();
+        _bondMiner(miner1);
+        uint256 source = gym.epochStart(1) - 1;
+        vm.roll(source + 256);
+        _trySubmit(miner1, envId, 1, _cid(), 1, modelId); // the source hash is still there
+        assertEq(gym.batchCount(1), 1);
+        source = gym.epochStart(2) - 1;
+        vm.roll(source + 257);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymSeedExpired.selector, 2, source));
+        _trySubmit(miner1, envId, 1, _cid(), 1, modelId);
     }
 
     /// The seed comes from the block before the epoch, so it exists from the epoch's first block on

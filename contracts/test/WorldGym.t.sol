@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {IStaking} from "../src/interfaces/IStaking.sol";
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 import {Deployer, System} from "./utils/Deployer.sol";
@@ -16,15 +17,39 @@ contract WorldGymTest is BaseTest {
     function test_constructor_failsIfSplitDoesNotSumToWhole() public {
         IWorldGym.Params memory p = Deployer.devnetParams();
         p.environmentBps = 1_000;
-        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymInvalidSplit.selector, 6_000, 2_500, 1_000, 1_000));
+        vm.expectRevert(
+            abi.encodeWithSelector(IWorldGym.WorldGymInvalidSplit.selector, 6_000, 2_500, 1_000, 1_000, 5_000)
+        );
         _newGym(p);
     }
 
     function test_constructor_failsIfSlashAboveWhole() public {
         IWorldGym.Params memory p = Deployer.devnetParams();
         p.slashBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymInvalidSplit.selector, 6_000, 2_500, 1_500, 10_001));
+        vm.expectRevert(
+            abi.encodeWithSelector(IWorldGym.WorldGymInvalidSplit.selector, 6_000, 2_500, 1_500, 10_001, 5_000)
+        );
         _newGym(p);
+    }
+
+    function test_constructor_failsIfMinerSlashAboveWhole() public {
+        IWorldGym.Params memory p = Deployer.devnetParams();
+        p.minerSlashBps = 10_001;
+        vm.expectRevert(
+            abi.encodeWithSelector(IWorldGym.WorldGymInvalidSplit.selector, 6_000, 2_500, 1_500, 1_000, 10_001)
+        );
+        _newGym(p);
+    }
+
+    function test_constructor_failsIfBondedMinersCouldUnbondBeforeFinalization() public {
+        IStaking quick = Deployer.newStaking(token, 1_000e18, 2);
+        IWorldGym.Params memory p = Deployer.devnetParams();
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymUnbondingTooShort.selector, 2, 3));
+        Deployer.newGym(System(token, registry, quick, models, gym), p);
+        // Without a bond there is nothing to protect.
+        p.minerStake = 0;
+        Deployer.newGym(System(token, registry, quick, models, gym), p);
+        assertEq(gym.MIN_MINER_UNBONDING_EPOCHS(), 3);
     }
 
     function test_constructor_failsIfWindowsInvalid() public {
@@ -72,6 +97,8 @@ contract WorldGymTest is BaseTest {
         IWorldGym.Params memory p = gym.params();
         assertEq(abi.encode(p), abi.encode(Deployer.devnetParams()));
         assertEq(gym.SCORE_SCALE(), 10_000);
+        assertEq(gym.FRAUD(), 0x3FFF);
+        assertEq(gym.MAX_ENV_WEIGHTS(), 60);
     }
 
     // ─── clock ────────────────────────────────────────────────────────────────
@@ -151,14 +178,24 @@ contract WorldGymTest is BaseTest {
         gym.pokeSeed(5);
     }
 
-    function test_pokeSeed_usesRecentHashOnceSourceIsForgotten() public {
-        uint256 start = gym.epochStart(1);
-        vm.roll(start + 300); // blockhash only reaches back 256 blocks
-        uint256 source = _now() - 1;
-        bytes32 expected = _expectedSeed(1, source);
-        vm.expectEmit(address(gym));
-        emit IWorldGym.SeedSet(1, expected, source);
-        assertEq(gym.pokeSeed(1), expected);
+    function test_pokeSeed_failsOnceSourceIsForgotten() public {
+        uint256 source = gym.epochStart(1) - 1;
+        vm.roll(source + 256); // blockhash reaches back 256 blocks: still there
+        uint256 snapshot = vm.snapshotState();
+        assertEq(gym.pokeSeed(1), _expectedSeed(1, source));
+        vm.revertToState(snapshot);
+        vm.roll(source + 257);
+        vm.expectRevert(abi.encodeWithSelector(IWorldGym.WorldGymSeedExpired.selector, 1, source));
+        gym.pokeSeed(1);
+        assertEq(gym.seedOf(1), bytes32(0));
+    }
+
+    function test_pokeSeed_keepsASeedFixedInTime() public {
+        uint256 source = gym.epochStart(1) - 1;
+        vm.roll(source + 1);
+        bytes32 seed = gym.pokeSeed(1);
+        vm.roll(source + 1_000);
+        assertEq(gym.pokeSeed(1), seed);
     }
 
     function test_pokeSeed_differsAcrossEpochs() public {
@@ -179,9 +216,13 @@ contract WorldGymTest is BaseTest {
         uint256 epoch,
         address validator,
         uint256[] calldata packed,
+        uint256[] calldata weights,
         bytes32 salt
     ) public view {
-        assertEq(gym.commitmentOf(epoch, validator, packed, salt), _commitment(epoch, validator, packed, salt));
+        assertEq(
+            gym.commitmentOf(epoch, validator, packed, weights, salt),
+            _commitment(epoch, validator, packed, weights, salt)
+        );
     }
 
     function test_views_reportEmptyEpoch() public {

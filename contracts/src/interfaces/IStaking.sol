@@ -2,11 +2,14 @@
 pragma solidity ^0.8.24;
 
 /// @title IStaking
-/// @notice Validators lock tokens here. Stake counts towards consensus weight
-/// while it is at least `minStake`; unbonding stake is released
+/// @notice Validators and miners lock tokens here. A validator's stake counts towards
+/// consensus weight while it is at least `minStake`; a miner's stake is the bond
+/// the protocol requires to submit batches. Unbonding stake is released
 /// `unbondingEpochs` epochs after the request, and stays slashable until then.
 /// A validator with commitments the protocol has not yet settled cannot
-/// withdraw, so a validator cannot leave before a missed reveal is punished.
+/// withdraw, so a validator cannot leave before a missed reveal is punished; a
+/// miner is covered by the delay itself, which the protocol requires to be longer
+/// than the time until its batches can be finalized (see IWorldGym.Params).
 interface IStaking {
     // ─── errors ───────────────────────────────────────────────────────────────
 
@@ -78,11 +81,13 @@ interface IStaking {
     /// @param amount The amount paid out.
     event Withdrawn(address indexed validator, uint256 amount);
 
-    /// @notice `validator` was slashed by the protocol.
-    /// @param validator The validator.
-    /// @param amount The amount taken (from active stake first, then unbonding).
+    /// @notice `validator` (a validator or a miner) was slashed by the protocol.
+    /// @param validator The account slashed.
+    /// @param amount The amount taken: `bps` of its active stake plus `bps` of its unbonding stake, each
+    /// rounded down.
     /// @param recipient Where the slashed tokens went.
-    event Slashed(address indexed validator, uint256 amount, address indexed recipient);
+    /// @param bps The fraction taken, in basis points.
+    event Slashed(address indexed validator, uint256 amount, address indexed recipient, uint256 bps);
 
     // ─── functions ────────────────────────────────────────────────────────────
 
@@ -102,7 +107,7 @@ interface IStaking {
     function withdraw() external;
 
     /// @notice Takes `bps` basis points of `validator`'s stake and unbonding to `recipient`. Protocol only.
-    /// @param validator The validator.
+    /// @param validator The validator or miner.
     /// @param bps The fraction in basis points.
     /// @param recipient Where the slashed tokens go.
     /// @return amount The amount taken.

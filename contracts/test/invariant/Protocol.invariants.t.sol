@@ -38,29 +38,32 @@ contract ProtocolInvariantTest is Test {
             minerBps: 6_000,
             validatorBps: 2_500,
             environmentBps: 1_500,
-            slashBps: 1_000
+            slashBps: 1_000,
+            minerSlashBps: 2_000,
+            maxModelLag: 2,
+            minerStake: 50e18
         });
         s = Deployer.deploy(c);
 
         address[] memory validators = _actors("validator", 5, 5_000e18);
-        address[] memory miners = _actors("miner", 4, 0);
+        address[] memory miners = _actors("miner", 4, 300e18);
         address[] memory owners = _actors("envOwner", 2, 1_000e18);
         vm.startPrank(owners[0]);
         s.token.approve(address(s.registry), c.registrationBond);
         uint256 envId = s.registry.registerEnvironment(abi.encodePacked(hex"1220", keccak256("env")));
         vm.stopPrank();
         vm.prank(admin);
-        uint256 modelId = s.models.registerModel(abi.encodePacked(hex"1220", keccak256("model")), 0, "", 0);
+        s.models.registerModel(abi.encodePacked(hex"1220", keccak256("model")), 0, "", 0);
 
         for (uint256 i; i < validators.length; ++i) {
-            vm.startPrank(validators[i]);
-            s.token.approve(address(s.staking), 3_000e18);
-            s.staking.stake(3_000e18);
-            vm.stopPrank();
+            _stakeAs(validators[i], 3_000e18);
         }
-        handler = new ProtocolHandler(s, treasury, validators, miners, owners, envId, modelId);
+        for (uint256 i; i < miners.length; ++i) {
+            _stakeAs(miners[i], 100e18); // the bond is 50: two FRAUD slashes of 20% leave it at 64
+        }
+        handler = new ProtocolHandler(s, treasury, admin, validators, miners, owners, envId);
 
-        bytes4[] memory selectors = new bytes4[](12);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = ProtocolHandler.stake.selector;
         selectors[1] = ProtocolHandler.requestUnbond.selector;
         selectors[2] = ProtocolHandler.withdraw.selector;
@@ -73,6 +76,7 @@ contract ProtocolInvariantTest is Test {
         selectors[9] = ProtocolHandler.finalize.selector;
         selectors[10] = ProtocolHandler.claim.selector;
         selectors[11] = ProtocolHandler.rollToNextWindow.selector;
+        selectors[12] = ProtocolHandler.registerModel.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
@@ -86,6 +90,13 @@ contract ProtocolInvariantTest is Test {
                 assertTrue(s.token.transfer(list[i], funds));
             }
         }
+    }
+
+    function _stakeAs(address account, uint256 amount) internal {
+        vm.startPrank(account);
+        s.token.approve(address(s.staking), amount);
+        s.staking.stake(amount);
+        vm.stopPrank();
     }
 
     function _balance(address account) internal view returns (uint256) {
@@ -116,7 +127,7 @@ contract ProtocolInvariantTest is Test {
         assertEq(
             handler.ghostCreditedTotal() + s.gym.carry() + s.gym.unallocated(),
             handler.ghostMinted() + handler.ghostSlashed(),
-            "credited + carry + unallocated = minted + slashed"
+            "credited + carry + unallocated = minted + slashed (validators and miners)"
         );
     }
 
@@ -146,12 +157,12 @@ contract ProtocolInvariantTest is Test {
         uint256 totals = s.staking.totalStaked() + s.staking.totalUnbonding();
         assertEq(_balance(address(s.staking)), totals, "balance = staked + unbonding");
         uint256 sum;
-        for (uint256 i; i < handler.validatorCount(); ++i) {
-            address v = handler.validators(i);
+        for (uint256 i; i < handler.stakerCount(); ++i) {
+            address v = handler.stakers(i);
             (uint256 unbonding,,) = s.staking.unbondingOf(v);
             sum += s.staking.stakeOf(v) + unbonding;
         }
-        assertEq(sum, totals, "totals = sum over validators");
+        assertEq(sum, totals, "totals = sum over validators and miners");
     }
 
     /// A validator's pending count is the number of its commitments not yet settled, so nobody
@@ -194,10 +205,13 @@ contract ProtocolInvariantTest is Test {
 
     // ─── 6. consensus ─────────────────────────────────────────────────────────
 
-    /// Every scored batch's consensus lies between the lowest and highest revealed score for it,
-    /// both as each BatchScored event said and as stored for every finalized epoch.
+    /// Every scored batch's consensus lane lies between the lowest and highest revealed lane for it,
+    /// both as each BatchScored event said and as stored for every finalized epoch; its weight is
+    /// score x traces (0 for FRAUD); every environment weight lies within the revealed weights.
     function invariant_consensusLiesWithinRevealedScores() public view {
         assertEq(handler.ghostConsensusOutOfRange(), 0, "a BatchScored consensus out of range");
+        assertEq(handler.ghostWrongWeights(), 0, "a BatchScored weight other than score x traces");
+        assertEq(handler.ghostEnvWeightOutOfRange(), 0, "an environment weight out of range");
         for (uint256 e; e < handler.nextToFinalize(); ++e) {
             (,, uint256 reveals) = s.gym.finalization(e);
             if (reveals == 0) continue;
@@ -208,7 +222,7 @@ contract ProtocolInvariantTest is Test {
                 for (uint256 i; i < committed.length; ++i) {
                     (,, bool revealed,) = s.gym.commitmentRecord(e, committed[i]);
                     if (!revealed) continue;
-                    uint256 score = s.gym.revealedScore(e, committed[i], b);
+                    uint256 score = s.gym.revealedLane(e, committed[i], b);
                     if (score < lo) lo = score;
                     if (score > hi) hi = score;
                 }
@@ -216,6 +230,26 @@ contract ProtocolInvariantTest is Test {
                 assertGe(consensus, lo, "consensus >= min revealed");
                 assertLe(consensus, hi, "consensus <= max revealed");
             }
+        }
+    }
+
+    // ─── 7. fraud, miner bonds and pots ───────────────────────────────────────
+
+    /// A batch whose consensus is FRAUD never pays its miner, and each one slashes its miner.
+    function invariant_fraudNeverPaysAndAlwaysSlashes() public view {
+        assertEq(handler.ghostFraudPaid(), 0, "a FRAUD batch paid its miner");
+        assertEq(handler.ghostMinerSlashes(), handler.ghostFraudBatches(), "one miner slash per FRAUD batch");
+    }
+
+    /// In every finalized epoch the validators' credits never exceed the validator pot, and the
+    /// miners' and environment owners' credits never exceed their pots.
+    function invariant_creditsNeverExceedTheirPots() public view {
+        for (uint256 e; e < handler.nextToFinalize(); ++e) {
+            assertLe(handler.ghostValidatorCredits(e), handler.ghostValidatorPot(e), "validator credits > pot");
+            assertLe(handler.ghostBatchCredits(e), handler.ghostBatchPots(e), "batch credits > pots");
+            (,, uint256 minerPot, uint256 validatorPot, uint256 envPot) = s.gym.settlement(e);
+            assertEq(validatorPot, handler.ghostValidatorPot(e), "validator pot as settled");
+            assertEq(minerPot + envPot, handler.ghostBatchPots(e), "batch pots as settled");
         }
     }
 

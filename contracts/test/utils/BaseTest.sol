@@ -9,12 +9,12 @@ import {IStaking} from "../../src/interfaces/IStaking.sol";
 import {IWorldGym} from "../../src/interfaces/IWorldGym.sol";
 import {IWorldGymToken} from "../../src/interfaces/IWorldGymToken.sol";
 import {DeployConfig, Deployer, System} from "./Deployer.sol";
-import {ScorePacking} from "./ScorePacking.sol";
+import {LanePacking} from "./LanePacking.sol";
 
 /// @title BaseTest
 /// @notice A wired devnet deployment with named actors, one registered environment (id 1,
-/// owned by `envOwner`) and one base model (id 1), left in the first block of epoch 0 (the
-/// deployment block), plus helpers for every protocol step.
+/// owned by `envOwner`), one base model (id 1) and bonded miners `miner1` and `miner2`, left in
+/// the first block of epoch 0 (the deployment block), plus helpers for every protocol step.
 abstract contract BaseTest is Test {
     address internal treasury = makeAddr("treasury");
     address internal admin = makeAddr("admin");
@@ -35,6 +35,8 @@ abstract contract BaseTest is Test {
 
     uint256 internal envId;
     uint256 internal modelId;
+    /// @dev Every environment registered through `_registerEnv`, in id order.
+    uint256[] internal envList;
     uint256 private _cidNonce;
 
     function setUp() public virtual {
@@ -42,11 +44,14 @@ abstract contract BaseTest is Test {
         _deploy(cfg);
         envId = _registerEnv(envOwner);
         modelId = _registerModel();
+        _bondMiner(miner1);
+        _bondMiner(miner2);
     }
 
     // ─── deployment ───────────────────────────────────────────────────────────
 
     function _deploy(DeployConfig memory c) internal {
+        delete envList;
         System memory s = Deployer.deploy(c);
         token = s.token;
         registry = s.registry;
@@ -82,6 +87,11 @@ abstract contract BaseTest is Test {
         vm.stopPrank();
     }
 
+    /// @dev Stakes the miners' bond for `miner`.
+    function _bondMiner(address miner) internal {
+        _stake(miner, gym.params().minerStake);
+    }
+
     // ─── registries ───────────────────────────────────────────────────────────
 
     function _registerEnv(address owner) internal returns (uint256 id) {
@@ -91,6 +101,7 @@ abstract contract BaseTest is Test {
         token.approve(address(registry), bond);
         id = registry.registerEnvironment(_cid());
         vm.stopPrank();
+        envList.push(id);
     }
 
     function _registerModel() internal returns (uint256 id) {
@@ -124,33 +135,72 @@ abstract contract BaseTest is Test {
         return _submitTo(miner, envId, traceCount);
     }
 
+    /// @dev Submits a batch as `miner` (bonding it first if it is not), with environment version 1.
     function _submitTo(address miner, uint256 env, uint256 traceCount) internal returns (uint256 index) {
+        if (staking.stakeOf(miner) < gym.params().minerStake) _bondMiner(miner);
         vm.prank(miner);
         (, index,) = gym.submitBatch(env, 1, _cid(), traceCount, modelId);
     }
 
-    function _commitment(uint256 epoch, address validator, uint256[] memory packed, bytes32 salt)
+    function _commitment(uint256 epoch, address validator, uint256[] memory packed, uint256[] memory weights, bytes32 salt)
         internal
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(epoch, validator, packed, salt));
+        return keccak256(abi.encode(epoch, validator, packed, weights, salt));
     }
 
-    /// @dev Commits to `scores` (one per batch, unpacked) and returns the packed words.
-    function _commit(address validator, uint256 epoch, uint256[] memory scores, bytes32 salt)
+    /// @dev Every registered environment at full weight: what a validator reveals by default. Read
+    /// from the test's own list, not the chain, so that it makes no call between an expectRevert and
+    /// the call it is meant for.
+    function _fullWeights() internal view returns (uint256[] memory) {
+        uint256[] memory weights = new uint256[](envList.length);
+        for (uint256 i; i < weights.length; ++i) {
+            weights[i] = 10_000;
+        }
+        return LanePacking.packWeights(envList, weights);
+    }
+
+    /// @dev Commits to `lanes` (one per batch, unpacked) and full weights; returns the packed lanes.
+    function _commit(address validator, uint256 epoch, uint256[] memory lanes, bytes32 salt)
         internal
         returns (uint256[] memory packed)
     {
-        packed = ScorePacking.pack(scores);
-        vm.prank(validator);
-        gym.commit(epoch, _commitment(epoch, validator, packed, salt));
+        return _commitWith(validator, epoch, lanes, _fullWeights(), salt);
     }
 
-    function _reveal(address validator, uint256 epoch, uint256[] memory scores, bytes32 salt) internal {
-        uint256[] memory packed = ScorePacking.pack(scores);
+    /// @dev Commits to `lanes` (unpacked) and packed `weights`; returns the packed lanes.
+    function _commitWith(
+        address validator,
+        uint256 epoch,
+        uint256[] memory lanes,
+        uint256[] memory weights,
+        bytes32 salt
+    ) internal returns (uint256[] memory packed) {
+        packed = LanePacking.pack(lanes);
         vm.prank(validator);
-        gym.reveal(epoch, packed, salt);
+        gym.commit(epoch, _commitment(epoch, validator, packed, weights, salt));
+    }
+
+    function _reveal(address validator, uint256 epoch, uint256[] memory lanes, bytes32 salt) internal {
+        _revealWith(validator, epoch, lanes, _fullWeights(), salt);
+    }
+
+    function _revealWith(
+        address validator,
+        uint256 epoch,
+        uint256[] memory lanes,
+        uint256[] memory weights,
+        bytes32 salt
+    ) internal {
+        uint256[] memory packed = LanePacking.pack(lanes);
+        vm.prank(validator);
+        gym.reveal(epoch, packed, weights, salt);
+    }
+
+    /// @dev The lane of a verdict: `score << 7 | digest`.
+    function _lane(uint256 score, uint256 digest) internal pure returns (uint256) {
+        return LanePacking.lane(score, digest);
     }
 
     function _finalizeAll(uint256 epoch) internal {

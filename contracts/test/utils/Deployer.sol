@@ -42,7 +42,8 @@ struct DeployConfig {
 library Deployer {
     Vm private constant _VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
-    /// @notice Devnet-sized parameters: 20-block epochs, 5-block commit and reveal windows.
+    /// @notice Devnet-sized parameters: 20-block epochs, 5-block commit and reveal windows, miners
+    /// bonded with 100 WGT (half slashed per FRAUD batch), the latest model or the two before it.
     function devnetParams() internal pure returns (IWorldGym.Params memory) {
         return IWorldGym.Params({
             epochLength: 20,
@@ -55,7 +56,10 @@ library Deployer {
             minerBps: 6_000,
             validatorBps: 2_500,
             environmentBps: 1_500,
-            slashBps: 1_000
+            slashBps: 1_000,
+            minerSlashBps: 5_000,
+            maxModelLag: 2,
+            minerStake: 100e18
         });
     }
 
@@ -70,7 +74,7 @@ library Deployer {
             registrationBond: 100e18,
             bondReleaseDelay: 50,
             minStake: 1_000e18,
-            unbondingEpochs: 2,
+            unbondingEpochs: 3,
             modelAdmin: modelAdmin,
             params: devnetParams()
         });

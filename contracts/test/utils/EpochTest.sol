@@ -7,8 +7,10 @@ import {BaseTest} from "./BaseTest.sol";
 /// @title EpochTest
 /// @notice The reference epoch used across the WorldGym suites. In epoch 0:
 ///   batch 0: miner1, 10 traces; batch 1: miner2, 20 traces; batch 2: miner1, 5 traces (all in env 1).
-/// validator1 stakes 3,000 and validator2 1,000 (validator1 holds 75% of the stake), and they score:
-///   validator1: [8000, 5000, 10000]    validator2: [8000, 6000, 9000]
+/// validator1 stakes 3,000 and validator2 1,000 (validator1 holds 75% of the stake). Their lanes
+/// (score/digest) agree on batch 0 only:
+///   validator1: [8000/5, 5000/9, 10000/1]    validator2: [8000/5, 6000/9, 9000/1]
+/// and both give every environment full weight.
 abstract contract EpochTest is BaseTest {
     uint256 internal constant STAKE1 = 3_000e18;
     uint256 internal constant STAKE2 = 1_000e18;
@@ -17,11 +19,11 @@ abstract contract EpochTest is BaseTest {
     bytes32 internal constant SALT3 = keccak256("salt of validator3");
 
     function _scores1() internal pure returns (uint256[] memory) {
-        return _u(8_000, 5_000, 10_000);
+        return _u(_lane(8_000, 5), _lane(5_000, 9), _lane(10_000, 1));
     }
 
     function _scores2() internal pure returns (uint256[] memory) {
-        return _u(8_000, 6_000, 9_000);
+        return _u(_lane(8_000, 5), _lane(6_000, 9), _lane(9_000, 1));
     }
 
     /// @dev Submits the three reference batches in the current epoch.
