@@ -40,8 +40,19 @@ def _import_ml() -> tuple[Any, Any]:
 class TransformersPolicy:
     """A local checkpoint run with ``transformers`` on CPU or GPU."""
 
-    def __init__(self, model_dir: Path, *, device: str = "cpu", batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        device: str = "cpu",
+        batch_size: int = 16,
+        dtype: str = "float32",
+    ) -> None:
+        """Load ``model_dir`` on ``device`` in ``dtype`` (``float32``, or ``bfloat16`` to mine
+        faster on hardware that has it; validators score in float32)."""
         torch, transformers = _import_ml()
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise PolicyError(f"dtype must be float32, bfloat16 or float16, not {dtype!r}")
         if not (Path(model_dir) / "config.json").is_file():
             raise PolicyError(f"{model_dir} is not a model directory (no config.json)")
         self.model_dir = Path(model_dir)
@@ -52,7 +63,7 @@ class TransformersPolicy:
                 model_dir, padding_side="left"
             )
             self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                model_dir, dtype=torch.float32
+                model_dir, dtype=getattr(torch, dtype)
             ).to(device)
         except (OSError, ValueError) as exc:
             raise PolicyError(f"cannot load the model in {model_dir}: {exc}") from None
