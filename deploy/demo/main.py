@@ -45,7 +45,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="mine/validate/refine rounds")
     parser.add_argument("--tasks", type=int, default=192, help="tasks per batch")
-    parser.add_argument("--group", type=int, default=8, help="completions per task")
     parser.add_argument("--data-dir", type=Path, help="keep the demo's data here")
     parser.add_argument("--port", type=int, default=0, help="dashboard port (default: a free one)")
     parser.add_argument("--keep", action="store_true", help="leave anvil and the dashboard up")
@@ -119,10 +118,7 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         result = DemoResult(
             stakes_before={v.name: s * _WAD for v, s in zip(validators, stakes, strict=True)}
         )
-        mining = MiningConfig(
-            env_ids=tuple(env_ids), tasks_per_batch=args.tasks, group_size=args.group,
-            max_new_tokens=config.eval.max_new_tokens,
-        )  # fmt: skip
+        mining = MiningConfig(env_ids=tuple(env_ids), tasks_per_batch=args.tasks)
         for round_ in range(1, args.rounds + 1):
             console.print(Rule(f"round {round_}"))
             policy = TransformersPolicy(net.latest_model().path, batch_size=64)

@@ -100,12 +100,9 @@ class DemoNetwork:
             config=config, console=Console(quiet=True),
         )  # fmt: skip
 
-    def validator(self, actor: Actor, *, rollout_samples: int = 2) -> Validator:
+    def validator(self, actor: Actor) -> Validator:
         """A validator for ``actor`` with its own state file."""
-        scorer = BatchScorer(
-            actor.protocol, self.store, self.models_dir, actor.address,
-            rollout_samples=rollout_samples,
-        )  # fmt: skip
+        scorer = BatchScorer(actor.protocol, self.store, self.models_dir, actor.address)
         state = ValidatorState(self.data_dir / "validator" / f"{actor.address.lower()}.db")
         return Validator(
             actor.protocol, scorer, state, ValidatorConfig(finalize_chunk=16),

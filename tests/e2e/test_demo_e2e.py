@@ -29,7 +29,7 @@ def _demo(tmp_path: Path, *argv: str) -> tuple[DemoResult, str]:
 
 def test_short_demo_pays_everyone_and_the_ledger_reconciles(tmp_path: Path) -> None:
     # 8 tasks x 4 samples: the base model (~10% right on sums) scores in every sums batch
-    result, out = _demo(tmp_path, "--rounds", "1", "--tasks", "8", "--group", "4")
+    result, out = _demo(tmp_path, "--rounds", "1", "--tasks", "8")
     (epoch,) = result.epochs
     assert epoch.batches == 4  # two miners, two environments
     assert epoch.traces == 4 * 8 * 4
