@@ -60,14 +60,15 @@ class Tolerances:
     ``logit_gap`` (logit units) and ``nucleus_mass`` cover the float
     differences between a float32 miner and a float32 validator (batch
     sizes, padding, KV cache vs one pass: ~1e-5, bench/tolerance_bench.py)
-    with a margin of over 1,000x. bfloat16 sampling differs by up to ~0.7
-    logits on the same models, which would leave a cheater a free choice at a
-    quarter of the near-even decisions, so the protocol asks miners for
-    float32 logits. A wider tolerance is a wider door: every token within it
-    of the best may be chosen at will.
+    with a margin of several hundred times. A wider tolerance is a wider
+    door: every token within it of the best may be chosen at will, and a
+    miner steering such choices toward groups that disagree earned 1.12x an
+    honest one at 0.05 logits (bench/attacks.py). bfloat16 sampling differs by
+    up to ~0.8 logits on the same models, so the protocol asks miners for
+    float32 logits.
     """
 
-    logit_gap: float = 0.05
+    logit_gap: float = 0.01
     nucleus_mass: float = 0.001
     logprob_mean_abs: float = 0.01
     logprob_max_abs: float = 0.05
