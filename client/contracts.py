@@ -26,12 +26,15 @@ from client.artifacts import load_artifact
 from client.errors import UsageError
 from client.manifest import Deployment
 from client.messages import protocol_decoder
+from client.protocol_math import lane_score
 from client.tx import call
 
 __all__ = [
     "BatchRecord",
     "CommitmentRecord",
+    "EnvWeightRecord",
     "EnvironmentRecord",
+    "MinerBond",
     "ModelRecord",
     "Protocol",
     "Sender",
@@ -116,12 +119,44 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class CommitmentRecord:
-    """A validator's commitment for one epoch."""
+    """A validator's commitment for one epoch.
+
+    ``agreement`` is its credit so far: the weight of the batches whose consensus lane it
+    revealed exactly (``traceCount * 10,000`` for a FRAUD batch).
+    """
 
     commitment: bytes
     stake: int
     revealed: bool
     agreement: int
+
+
+@dataclass(frozen=True)
+class EnvWeightRecord:
+    """An environment's weight in one epoch (``IWorldGym.environmentWeightOf``)."""
+
+    weight: int  # the stake-weighted median of the validators' weights
+    batch_weight: int  # sum of score * traceCount over its batches that are not FRAUD
+    weighed: bool  # finalization has met one of its batches
+
+
+@dataclass(frozen=True)
+class MinerBond:
+    """A miner's active stake against the bond the protocol requires to submit."""
+
+    miner: str
+    staked: int
+    required: int
+
+    @property
+    def shortfall(self) -> int:
+        """What is missing (0 when bonded)."""
+        return max(0, self.required - self.staked)
+
+    @property
+    def bonded(self) -> bool:
+        """Whether the miner may submit."""
+        return self.shortfall == 0
 
 
 class Protocol:
@@ -209,9 +244,11 @@ class Protocol:
         """Commit to scores for ``epoch``."""
         return self.transact(self.gym, "commit", epoch, commitment)
 
-    def reveal(self, epoch: int, packed_scores: list[int], salt: bytes) -> TxReceipt:
-        """Reveal committed scores for ``epoch``."""
-        return self.transact(self.gym, "reveal", epoch, packed_scores, salt)
+    def reveal(
+        self, epoch: int, packed_lanes: list[int], env_weights: list[int], salt: bytes
+    ) -> TxReceipt:
+        """Reveal the committed lanes and (packed) environment weights for ``epoch``."""
+        return self.transact(self.gym, "reveal", epoch, packed_lanes, env_weights, salt)
 
     def finalize(self, epoch: int, max_steps: int) -> bool:
         """Advance finalization of ``epoch`` by up to ``max_steps``; return whether it is done."""
@@ -228,6 +265,14 @@ class Protocol:
         """Stake ``amount`` (approving the staking contract first if needed)."""
         self.approve(self.staking.address, amount)
         self.transact(self.staking, "stake", amount)
+
+    def bond_miner(self) -> int:
+        """Stake whatever the sender lacks of the miners' bond; return the amount staked (0 if
+        already bonded)."""
+        missing = self.miner_bond(self._sender_address()).shortfall
+        if missing:
+            self.stake(missing)
+        return missing
 
     def request_unbond(self, amount: int) -> int:
         """Start unbonding ``amount``; return the epoch it can be withdrawn from."""
@@ -334,8 +379,24 @@ class Protocol:
         return records
 
     def consensus(self, epoch: int, index: int) -> int:
-        """Consensus score of a batch (valid once finalization scored it)."""
+        """Consensus score of a batch in basis points, or ``protocol_math.FRAUD`` for a batch the
+        stake majority flagged (valid once finalization scored it)."""
+        return lane_score(self.consensus_lane(epoch, index))
+
+    def consensus_lane(self, epoch: int, index: int) -> int:
+        """Consensus lane of a batch, ``score << 7 | digest`` (once finalization scored it)."""
         return int(self.gym.functions.consensusOf(epoch, index).call())
+
+    def revealed_lane(self, epoch: int, validator: str, index: int) -> int:
+        """The lane ``validator`` revealed for a batch (0 if it did not reveal)."""
+        return int(
+            self.gym.functions.revealedLane(epoch, to_checksum_address(validator), index).call()
+        )
+
+    def env_weight(self, epoch: int, env_id: int) -> EnvWeightRecord:
+        """An environment's weight in ``epoch`` (valid once finalization scored the epoch)."""
+        weight, batch_weight, weighed = self.gym.functions.environmentWeightOf(epoch, env_id).call()
+        return EnvWeightRecord(int(weight), int(batch_weight), bool(weighed))
 
     def commitment(self, epoch: int, validator: str) -> CommitmentRecord:
         """A validator's commitment for ``epoch``."""
@@ -395,6 +456,11 @@ class Protocol:
             to_checksum_address(validator)
         ).call()
         return int(amount), int(release), int(pending)
+
+    def miner_bond(self, miner: str) -> MinerBond:
+        """``miner``'s active stake against the miners' bond (``params().minerStake``)."""
+        required = int(self.gym.functions.params().call()[-1])  # the struct ends with minerStake
+        return MinerBond(to_checksum_address(miner), self.stake_of(miner), required)
 
     def latest_model_id(self) -> int:
         """The model miners should use (0 if none registered)."""

@@ -14,6 +14,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from client.errors import ConfigError
+from client.protocol_math import MIN_MINER_UNBONDING_EPOCHS
 
 __all__ = ["ContractAddresses", "Deployment", "ProtocolParams", "manifest_path"]
 
@@ -34,7 +35,9 @@ class ProtocolParams(BaseModel):
     registration_bond: int = Field(100 * _WAD, ge=0, description="tokens locked per environment")
     bond_release_delay: int = Field(20, ge=0, description="blocks from deactivation to bond return")
     min_stake: int = Field(1_000 * _WAD, gt=0, description="stake needed to commit")
-    unbonding_epochs: int = Field(2, ge=1)
+    unbonding_epochs: int = Field(
+        3, ge=1, description="epochs from unbonding request to withdrawal (>= 3 with a miner bond)"
+    )
     epoch_length: int = Field(30, gt=0, description="blocks per epoch")
     commit_blocks: int = Field(15, gt=0)
     reveal_blocks: int = Field(15, gt=0)
@@ -45,7 +48,16 @@ class ProtocolParams(BaseModel):
     miner_bps: int = Field(7_000, ge=0, le=10_000)
     validator_bps: int = Field(2_000, ge=0, le=10_000)
     environment_bps: int = Field(1_000, ge=0, le=10_000)
-    slash_bps: int = Field(1_000, ge=0, le=10_000)
+    slash_bps: int = Field(1_000, ge=0, le=10_000, description="validators: commit, no reveal")
+    miner_slash_bps: int = Field(
+        5_000, ge=0, le=10_000, description="of a miner's stake, per batch judged FRAUD"
+    )
+    max_model_lag: int = Field(
+        2, ge=0, lt=2**32, description="models before the latest that batches may still use"
+    )
+    miner_stake: int = Field(
+        100 * _WAD, ge=0, lt=2**256, description="stake a miner needs to submit (0: no bond)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -61,6 +73,12 @@ class ProtocolParams(BaseModel):
             )
         if self.genesis_supply > self.cap:
             raise ValueError(f"genesis_supply {self.genesis_supply} exceeds cap {self.cap}")
+        if self.miner_stake > 0 and self.unbonding_epochs < MIN_MINER_UNBONDING_EPOCHS:
+            raise ValueError(
+                f"unbonding_epochs {self.unbonding_epochs} is too short while miners are bonded "
+                f"(miner_stake > 0): a miner could withdraw before its batches are finalized; "
+                f"use at least {MIN_MINER_UNBONDING_EPOCHS} (or miner_stake = 0)"
+            )
         return self
 
     @classmethod
@@ -76,6 +94,7 @@ class ProtocolParams(BaseModel):
             max_validators_per_epoch=64,
             min_stake=10_000 * _WAD,
             registration_bond=1_000 * _WAD,
+            miner_stake=1_000 * _WAD,
         )
 
     def constructor_tuple(self) -> tuple[int, ...]:
@@ -92,6 +111,9 @@ class ProtocolParams(BaseModel):
             self.validator_bps,
             self.environment_bps,
             self.slash_bps,
+            self.miner_slash_bps,
+            self.max_model_lag,
+            self.miner_stake,
         )
 
 

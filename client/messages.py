@@ -69,25 +69,41 @@ TEMPLATES: dict[str, str] = {
     "{opensAt} to {closesAt} (exclusive); the chain is at block {blockNumber}",
     "WorldGymSeedNotYetAvailable": "the seed of epoch {epoch} comes from block {sourceBlock}, "
     "which is not mined yet",
+    "WorldGymSeedExpired": "nobody fixed the seed of epoch {epoch} while the hash of block "
+    "{sourceBlock} was available (256 blocks), so epoch {epoch} takes no batches: wait for the "
+    "next epoch",
     "WorldGymInvalidBatchCid": "{cid} is not a binary CIDv0/CIDv1 (raw or dag-pb, sha2-256)",
     "WorldGymTraceCountOutOfRange": "a batch must have 1 to {max} traces, not {traceCount}",
     "WorldGymEpochFull": "epoch {epoch} already holds its cap of {cap} batches: wait for the "
     "next epoch",
     "WorldGymMinerCapReached": "{miner} already submitted its cap of {cap} batches in epoch "
     "{epoch}",
-    "WorldGymUnknownModel": "model {modelId} is not in the model registry: see "
-    "`worldgym model list`",
+    "WorldGymUnknownModel": "model {modelId} is not in the model registry (the latest is "
+    "{latestModelId}): see `worldgym model list`",
+    "WorldGymStaleModel": "model {modelId} is too old: batches must come from the latest model "
+    "({latestModelId}) or one of the {maxModelLag} before it",
+    "WorldGymMinerNotBonded": "{miner} has {stake:wad WGT} staked but miners need a bond of "
+    "{required:wad WGT} to submit batches: `worldgym stake AMOUNT` first",
     "WorldGymInsufficientStake": "{validator} has {stake:wad WGT} staked but {required:wad WGT} "
     "is needed to commit: stake more with `worldgym stake`",
     "WorldGymAlreadyCommitted": "{validator} already committed for epoch {epoch}",
     "WorldGymValidatorCapReached": "epoch {epoch} already holds its cap of {cap} commitments",
     "WorldGymNotCommitted": "{validator} did not commit for epoch {epoch}, so it cannot reveal",
     "WorldGymAlreadyRevealed": "{validator} already revealed for epoch {epoch}",
-    "WorldGymRevealMismatch": "the scores and salt revealed by {validator} for epoch {epoch} "
-    "hash to {revealed}, not to its commitment {committed}: reveal exactly what was committed",
-    "WorldGymScoreCountMismatch": "epoch {epoch} has {batchCount} batches, so a reveal needs "
-    "{expectedWords} words of scores, not {words}",
-    "WorldGymScoreOutOfRange": "the score {score} for batch {index} is above {max}",
+    "WorldGymRevealMismatch": "the lanes, environment weights and salt revealed by {validator} "
+    "for epoch {epoch} hash to {revealed}, not to its commitment {committed}: reveal exactly "
+    "what was committed",
+    "WorldGymLaneCountMismatch": "epoch {epoch} has {batchCount} batches, so a reveal needs "
+    "{expectedWords} words of lanes (12 per word), not {words}",
+    "WorldGymInvalidLane": "the lane of batch {index} has score {score} (digest {digest}): a "
+    "score is 0..10000 or FRAUD (16383)",
+    "WorldGymNonZeroPadding": "word {word} of the lanes has bits set outside the lanes of real "
+    "batches ({bits}): the low 4 bits and lanes past the last batch must be zero",
+    "WorldGymTooManyEnvWeights": "{words} words of environment weights is more than the "
+    "{maxWords} allowed (5 environments per word)",
+    "WorldGymInvalidEnvWeight": "environment weight entry {position} (environment {envId}, "
+    "weight {weight}, after environment {previousEnvId}) is malformed: ids must increase from 1, "
+    "weights must be at most 10000, and zero entries may only end the last word",
     "WorldGymAlreadyFinalized": "epoch {epoch} is already finalized",
     "WorldGymZeroSteps": "finalize needs at least one step",
     "WorldGymZeroCommitment": "a commitment of zero is not allowed",
@@ -95,7 +111,11 @@ TEMPLATES: dict[str, str] = {
     "WorldGymNothingToClaim": "{account} has no rewards to claim",
     "WorldGymUnknownBatch": "epoch {epoch} has {count} batches; there is no batch {index}",
     "WorldGymInvalidSplit": "the shares {minerBps} + {validatorBps} + {environmentBps} basis "
-    "points must sum to 10000, and the slash {slashBps} must be at most 10000",
+    "points must sum to 10000, and the slashes {slashBps} (validators) and {minerSlashBps} "
+    "(miners) must be at most 10000",
+    "WorldGymUnbondingTooShort": "miners are bonded but stake unbonds in {unbondingEpochs} "
+    "epochs: at least {minEpochs} are needed so that a miner cannot leave before its batches "
+    "are finalized",
     "WorldGymInvalidWindows": "an epoch of {epochLength} blocks cannot hold a {commitBlocks}-block "
     "commit window and a {revealBlocks}-block reveal window (both non-empty)",
     "WorldGymInvalidCaps": "invalid caps: batches per epoch {maxBatchesPerEpoch}, per miner "

@@ -110,7 +110,7 @@ def fund(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="the account to give ETH and tokens")],
 ) -> None:
-    """Give an account 100 ETH and 100,000 WGT on the running devnet."""
+    """Give an account 100 ETH and 100,000 WGT on the running devnet, and stake its miner bond."""
     session = _session(ctx)
     info = devnet_status(session.settings.data_dir)
     if info is None or not info.running:

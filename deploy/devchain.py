@@ -85,6 +85,13 @@ class DevChain(Protocol):
         self.send(validator, self.token, "approve", self.staking.address, amount)
         return self.send(validator, self.staking, "stake", amount)
 
+    def bond_miner_as(self, miner: str) -> int:
+        """Fund and stake whatever ``miner`` lacks of the miners' bond; return the amount staked."""
+        missing = self.miner_bond(miner).shortfall
+        if missing:
+            self.stake_as(miner, missing)
+        return missing
+
     def register_environment_as(self, owner: str, spec_cid: bytes) -> int:
         """Fund the bond, register an environment as ``owner``; return its id."""
         bond = self.deployment.params.registration_bond

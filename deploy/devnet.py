@@ -165,12 +165,24 @@ def devnet_up(
 def fund_account(
     chain: DevChain, account: str, tokens: int = DEV_TOKEN_GRANT, eth: int = 100
 ) -> None:
-    """Give ``account`` ETH (anvil cheat code) and tokens from the genesis holder."""
-    balance = chain.w3.eth.get_balance(Web3.to_checksum_address(account))
-    if balance < eth * _WAD:
-        chain.w3.provider.make_request("anvil_setBalance", [account, hex(eth * _WAD)])  # type: ignore[arg-type]
-    if chain.token.functions.balanceOf(Web3.to_checksum_address(account)).call() < tokens:
-        chain.fund(Web3.to_checksum_address(account), tokens)
+    """Give ``account`` ETH (anvil cheat code) and tokens from the genesis holder, and stake the
+    miners' bond for it, so that any funded account can mine at once.
+
+    The bond is staked as ``account`` itself: anvil lets the devnet impersonate it for those
+    two transactions (approve and stake), even when its key lives in a keystore.
+    """
+    address = Web3.to_checksum_address(account)
+    if chain.token.functions.balanceOf(address).call() < tokens:
+        chain.fund(address, tokens)
+    if not chain.miner_bond(address).bonded:
+        chain.w3.provider.make_request("anvil_setBalance", [address, hex(eth * _WAD)])  # type: ignore[arg-type]
+        chain.w3.provider.make_request("anvil_impersonateAccount", [address])  # type: ignore[arg-type]
+        try:
+            chain.bond_miner_as(address)
+        finally:
+            chain.w3.provider.make_request("anvil_stopImpersonatingAccount", [address])  # type: ignore[arg-type]
+    if chain.w3.eth.get_balance(address) < eth * _WAD:  # last: the bond's gas came out of it
+        chain.w3.provider.make_request("anvil_setBalance", [address, hex(eth * _WAD)])  # type: ignore[arg-type]
 
 
 def devnet_down(data_dir: Path) -> bool:

@@ -47,7 +47,8 @@ PRESETS: Final[Mapping[str, Callable[[], ProtocolParams]]] = {
 }
 # Fields that are token amounts (18 decimals): "<number> WGT" is accepted for them.
 AMOUNT_FIELDS: Final = (
-    "cap", "genesis_supply", "initial_epoch_emission", "registration_bond", "min_stake"
+    "cap", "genesis_supply", "initial_epoch_emission", "registration_bond", "min_stake",
+    "miner_stake",
 )  # fmt: skip
 _AMOUNT = re.compile(r"\s*([0-9][0-9_]*(?:\.[0-9_]+)?)\s*(WGT|wei)?\s*", re.IGNORECASE)
 
@@ -179,6 +180,8 @@ def params_summary(params: ProtocolParams, *, block_time_s: float | None = None)
         f"cap {format_wgt(params.cap)}",
         f"min stake {format_wgt(params.min_stake)}, unbonding {params.unbonding_epochs} "
         f"epochs{unbond}",
+        f"miner bond {format_wgt(params.miner_stake)}, {params.miner_slash_bps / 100:g}% slashed "
+        f"per FRAUD batch; batches use the latest model or the {params.max_model_lag} before it",
         f"environment bond {format_wgt(params.registration_bond)}, released "
         f"{blocks(params.bond_release_delay)} after deactivation",
         f"caps: {params.max_batches_per_epoch} batches/epoch, {params.max_batches_per_miner} "

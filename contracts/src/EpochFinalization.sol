@@ -45,9 +45,8 @@ abstract contract EpochFinalization is WorldGymBase {
         uint256[] memory entries = new uint256[](r.count);
         uint256[] memory frauds = new uint256[](end - cursor);
         uint256 fraudCount;
-        uint256 consensusWord = cursor % RevealCodec.LANES_PER_WORD == 0
-            ? 0
-            : _consensus[epoch][cursor / RevealCodec.LANES_PER_WORD];
+        uint256 consensusWord =
+            cursor % RevealCodec.LANES_PER_WORD == 0 ? 0 : _consensus[epoch][cursor / RevealCodec.LANES_PER_WORD];
         uint256 totalEnvWeight = ep.totalEnvWeight;
         mapping(uint256 => Batch) storage batches = _batches[epoch];
 
@@ -148,21 +147,26 @@ abstract contract EpochFinalization is WorldGymBase {
         emit MinerSlashed(epoch, index, miner, slashed);
     }
 
-    /// @dev `validator`'s revealed weight for `envId`, scanning its `envWords` words in id order and
-    /// stopping at the first id at or past `envId` (at most MAX_ENV_WEIGHT_WORDS words).
+    /// @dev `validator`'s revealed weight for `envId`: a binary search over its entries, which are sorted
+    /// by id and end with zero entries (read as past every id), so at most ~6 words are read.
     function _envWeightOf(uint256 epoch, address validator, uint256 envId, uint256 envWords)
         internal
         view
         returns (uint256)
     {
         mapping(uint256 => uint256) storage stored = _envWeights[epoch][validator];
-        for (uint256 w; w < envWords; ++w) {
-            uint256 word = stored[w];
-            for (uint256 k; k < RevealCodec.ENTRIES_PER_WORD; ++k) {
-                uint256 e = RevealCodec.entry(word, k);
+        // entries [lo, hi) may still hold envId; hi <= MAX_ENV_WEIGHTS, so nothing overflows
+        unchecked {
+            uint256 lo;
+            uint256 hi = envWords * RevealCodec.ENTRIES_PER_WORD;
+            while (lo < hi) {
+                uint256 mid = (lo + hi) >> 1;
+                uint256 e =
+                    RevealCodec.entry(stored[mid / RevealCodec.ENTRIES_PER_WORD], mid % RevealCodec.ENTRIES_PER_WORD);
                 uint256 id = e >> 16;
                 if (id == envId) return e & 0xFFFF;
-                if (id > envId || id == 0) return 0;
+                if (id == 0 || id > envId) hi = mid;
+                else lo = mid + 1;
             }
         }
         return 0;

@@ -75,6 +75,7 @@ def test_fund_then_reset_forgets_the_chain(home: Path) -> None:
     account = json.loads(out)["account"]
     assert account["wgt"] == 100_000 * 10**18
     assert account["eth"] == 100 * 10**18
+    assert account["stake"] == 100 * 10**18, "funded accounts are bonded miners"
 
     code, out = _run("devnet", "reset", "--yes")
     assert code == 0, out

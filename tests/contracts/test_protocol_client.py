@@ -8,7 +8,13 @@ import pytest
 
 from client.contracts import Stage, Window
 from client.errors import UsageError
-from client.protocol_math import commitment, pack_scores
+from client.protocol_math import (
+    commitment,
+    default_env_weights,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
+)
 from deploy.devchain import WAD, DevChain, raw_cid
 
 
@@ -16,6 +22,8 @@ def test_batches_come_back_from_events_in_index_order(chain: DevChain) -> None:
     owner, miner_a, miner_b = chain.accounts[1:4]
     env_id = chain.register_environment_as(owner, raw_cid(b"spec"))
     chain.send(chain.deployer, chain.models, "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32)
+    for miner in (miner_a, miner_b):
+        chain.bond_miner_as(miner)
     epoch = chain.current_epoch()
     submitted = []
     for i, miner in enumerate([miner_a, miner_b, miner_a]):
@@ -48,15 +56,22 @@ def test_commit_reveal_finalize_claim_through_the_client(chain: DevChain) -> Non
     as_validator.stake(2_000 * WAD)
     assert chain.stake_of(validator) == 2_000 * WAD
     epoch = chain.current_epoch()
-    chain.as_account(miner).submit_batch(env_id, 1, raw_cid(b"b"), 4, 1)
+    chain.fund(miner, 500 * WAD)
+    as_miner = chain.as_account(miner)
+    assert not as_miner.miner_bond(miner).bonded
+    assert as_miner.bond_miner() == chain.deployment.params.miner_stake
+    assert as_miner.miner_bond(miner).bonded
+    assert as_miner.bond_miner() == 0
+    as_miner.submit_batch(env_id, 1, raw_cid(b"b"), 4, 1)
 
-    packed, salt = pack_scores([7_500]), os.urandom(32)
+    packed, salt = pack_lanes([make_lane(7_500, 42)]), os.urandom(32)
+    weights = pack_env_weights(default_env_weights([env_id]))
     chain.mine_to(chain.window(epoch, Window.COMMIT)[0])
-    as_validator.commit(epoch, commitment(epoch, validator, packed, salt))
+    as_validator.commit(epoch, commitment(epoch, validator, packed, weights, salt))
     record = chain.commitment(epoch, validator)
     assert (record.stake, record.revealed) == (2_000 * WAD, False)
     chain.mine_to(chain.window(epoch, Window.REVEAL)[0])
-    as_validator.reveal(epoch, packed, salt)
+    as_validator.reveal(epoch, packed, weights, salt)
     assert chain.commitment(epoch, validator).revealed
     chain.mine_to(chain.window(epoch, Window.FINALIZE)[0])
     assert chain.finalization(epoch)[0] is Stage.SCORING
@@ -64,6 +79,10 @@ def test_commit_reveal_finalize_claim_through_the_client(chain: DevChain) -> Non
     while not done:
         done = as_validator.finalize(epoch, 1)
     assert chain.consensus(epoch, 0) == 7_500
+    assert chain.consensus_lane(epoch, 0) == make_lane(7_500, 42)
+    assert chain.revealed_lane(epoch, validator, 0) == make_lane(7_500, 42)
+    assert chain.env_weight(epoch, env_id).weight == 10_000
+    assert chain.commitment(epoch, validator).agreement == 7_500 * 4
     due = chain.claimable(miner)
     assert due > 0
     before = chain.balance(miner)

@@ -10,7 +10,7 @@ from eth_account import Account
 from client.artifacts import all_abis
 from client.errors import RevertError
 from client.messages import TEMPLATES, protocol_decoder
-from client.protocol_math import commitment, pack_scores
+from client.protocol_math import commitment, make_lane, pack_env_weights, pack_lanes
 from client.revert import STANDARD_TEMPLATES
 from client.tx import TxSender
 from deploy.devchain import WAD, DevChain, Window, raw_cid
@@ -66,6 +66,12 @@ def test_each_contract_reverts_in_a_sentence(chain: DevChain) -> None:
     assert two in text
 
     chain.send(chain.deployer, chain.models, "registerModel", raw_cid(b"m"), 0, b"", b"\0" * 32)
+    text = _revert(chain, KEY_1, "WorldGym", "submitBatch", env_id, 1, raw_cid(b"b"), 3, 1)
+    assert f"{one} has 0.0 WGT staked but miners need a bond of 100.0 WGT" in text
+    assert "`worldgym stake AMOUNT`" in text
+    chain.bond_miner_as(one)
+    text = _revert(chain, KEY_1, "WorldGym", "submitBatch", env_id, 1, raw_cid(b"b"), 3, 2)
+    assert "model 2 is not in the model registry (the latest is 1)" in text
     chain.as_account(one).submit_batch(env_id, 1, raw_cid(b"b"), 3, 1)
     epoch = chain.current_epoch()
     text = _revert(chain, KEY_2, "WorldGym", "commit", epoch, b"\1" * 32)
@@ -76,11 +82,13 @@ def test_each_contract_reverts_in_a_sentence(chain: DevChain) -> None:
     assert f"{two} has 0.0 WGT staked but 1000.0 WGT is needed to commit" in text
 
     chain.stake_as(two, 1_000 * WAD)
-    salt = os.urandom(32)
-    chain.send(two, chain.gym, "commit", epoch, commitment(epoch, two, pack_scores([9]), salt))
+    salt, weights = os.urandom(32), pack_env_weights({env_id: 10_000})
+    lanes = pack_lanes([make_lane(9, 1)])
+    chain.send(two, chain.gym, "commit", epoch, commitment(epoch, two, lanes, weights, salt))
     chain.mine_to(chain.window(epoch, Window.REVEAL)[0])
-    text = _revert(chain, KEY_2, "WorldGym", "reveal", epoch, pack_scores([10]), salt)
-    assert f"the scores and salt revealed by {two} for epoch {epoch}" in text
+    wrong = pack_lanes([make_lane(10, 1)])
+    text = _revert(chain, KEY_2, "WorldGym", "reveal", epoch, wrong, weights, salt)
+    assert f"the lanes, environment weights and salt revealed by {two} for epoch {epoch}" in text
     assert "reveal exactly what was committed" in text
 
 

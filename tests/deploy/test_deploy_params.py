@@ -53,6 +53,9 @@ def test_json_is_read_by_its_suffix(tmp_path: Path) -> None:
         ("miner_bps = 9000\n", "miner_bps + validator_bps + environment_bps must be 10000"),
         ("commit_blocks = 2000\n", "must fit in epoch_length (1800)"),
         ("min_stake = 0\n", "min_stake (stake needed to commit): Input should be greater than 0"),
+        ("unbonding_epochs = 2\n", "unbonding_epochs 2 is too short while miners are bonded"),
+        ("miner_slash_bps = 10001\n", "miner_slash_bps (of a miner's stake, per batch judged"),
+        ('miner_stake = "-1 WGT"\n', "miner_stake = '-1 WGT' is not an amount"),
         ('min_stake = "ten WGT"\n', "is not an amount"),
         ("min_stake = 1.5e21\n", "floats lose precision"),
         ('min_stake = "0.5 wei"\n', "is not a whole number of wei"),
@@ -92,9 +95,20 @@ def test_the_recommended_public_testnet_file_is_valid_and_bounded() -> None:
     assert params.min_stake == 10_000 * _WAD
     # A validator's worst case per commit window stays at 65,536 traces.
     assert params.max_batches_per_epoch * params.max_traces_per_batch == 65_536
+    assert (params.miner_stake, params.miner_slash_bps, params.max_model_lag) == (
+        1_000 * _WAD, 5_000, 2,
+    )  # fmt: skip
     summary = "\n".join(params_summary(params, block_time_s=2.0))
     assert "epoch 1,800 blocks (~1 h at 2 s)" in summary
     assert "unbonding 168 epochs (~7 d)" in summary
+    assert "miner bond 1,000 WGT, 50% slashed per FRAUD batch" in summary
+
+
+def test_a_short_unbonding_delay_is_fine_without_a_miner_bond(tmp_path: Path) -> None:
+    path = _write(tmp_path, "p.toml", 'preset = "devnet"\nunbonding_epochs = 1\nminer_stake = 0\n')
+    params = load_params(path)
+    assert (params.unbonding_epochs, params.miner_stake) == (1, 0)
+    assert params.constructor_tuple()[-3:] == (params.miner_slash_bps, params.max_model_lag, 0)
 
 
 def test_amounts_print_as_whole_tokens() -> None:

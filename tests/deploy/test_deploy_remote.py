@@ -106,6 +106,9 @@ def test_deploy_by_url_with_a_keystore_then_one_miner_round(
     store = open_store(StoreSettings(path=home / "store"))
     _, spec_cid = pin_spec(store, load_spec(example_path("arithmetic")))
     env_id = as_(owner_key).register_environment(spec_cid)
+    bond = deployment.params.miner_stake
+    as_(owner_key).transact(as_(owner_key).token, "transfer", miner.address, bond)
+    assert as_(miner).bond_miner() == bond  # miners stake their bond before submitting
     batch_cid = raw_cid(b"a batch of traces")
     submitted = as_(miner).submit_batch(env_id, 1, batch_cid, 8, model_id)
 
@@ -117,7 +120,7 @@ def test_deploy_by_url_with_a_keystore_then_one_miner_round(
     )  # fmt: skip
     assert reader.environment(env_id).owner == deployer.account.address
     assert reader.balance(deployer.account.address) == (
-        deployment.params.genesis_supply - deployment.params.registration_bond
+        deployment.params.genesis_supply - deployment.params.registration_bond - bond
     )
 
     # A second deployment on the same chain is refused; --verify-only checks the first.

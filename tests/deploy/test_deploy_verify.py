@@ -80,6 +80,17 @@ def test_a_manifest_that_lies_about_parameters_or_chain_is_caught(chain: DevChai
     assert failed["Staking", "minStake"] == f"{10**21}, expected {7 * 10**18}"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("miner_stake", 7 * 10**18), ("miner_slash_bps", 1), ("max_model_lag", 9)]
+)
+def test_a_manifest_that_lies_about_the_miner_bond_or_model_lag_is_caught(
+    chain: DevChain, field: str, value: int
+) -> None:
+    params = chain.deployment.params.model_copy(update={field: value})
+    report = verify_deployment(chain.w3, chain.deployment.model_copy(update={"params": params}))
+    assert {(c.contract, c.what) for c in report.failures} == {("WorldGym", "params")}
+
+
 def test_no_code_at_an_address_is_caught(chain: DevChain) -> None:
     addresses = chain.deployment.addresses.model_copy(
         update={"staking": "0x000000000000000000000000000000000000dEaD"}
