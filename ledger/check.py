@@ -10,9 +10,14 @@ Two layers, both exact:
    staked, credited - claimed equals ``claimable``, claimed equals ``claimedBy``;
    the sum of claimables equals ``totalClaimable``; each validator's replayed
    stake and unbonding equal ``stakeOf`` / ``unbondingOf``; the replayed carry
-   equals ``carry``; the batch count of every epoch, the environment and model
-   counts; and for the latest finalized epochs, every batch's consensus and every
-   validator's agreement (``commitmentRecord``).
+   equals ``carry`` (settlements, validator and miner slashes, finalizations);
+   the batch count of every epoch, the environment and model counts; and for the
+   latest finalized epochs, every batch's consensus lane (``consensusOf``), every
+   environment's weight and batch weight (``environmentWeightOf``), the pots and
+   environment-weight total (``settlement``) and every validator's credit
+   (``commitmentRecord``). Miners' stakes are replayed like validators' (the
+   ``Slashed`` events carry the fraction taken), so a miner slash is checked to the
+   wei on both sides.
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ def check_ledger(
     report = CheckReport(block=cursor.block)
     with store.engine.connect() as conn:
         _check_aggregates(conn, report)
-        ledger = _LedgerTotals.read(conn, ident.slash_bps)
+        ledger = _LedgerTotals.read(conn)
         scored = _recent_scores(conn, recent_epochs)
     at = _Chain(Protocol(w3, deployment), cursor.block)
     report.accounts = len(ledger.accounts)
@@ -114,13 +119,28 @@ def check_ledger(
         at.call(at.protocol.registry, "environmentCount"),
     )
     report.compare("models", "registry", ledger.models, at.call(at.protocol.models, "modelCount"))
-    for (epoch, index), consensus in sorted(scored.consensus.items()):
+    for (epoch, index), lane in sorted(scored.consensus.items()):
         report.compare(
-            "consensus",
+            "consensus lane",
             f"epoch {epoch} batch {index}",
-            consensus,
+            lane,
             at.gym("consensusOf", epoch, index),
         )
+    for (epoch, env), (weight, batch_weight) in sorted(scored.environments.items()):
+        weight_on_chain, batch_weight_on_chain, _ = at.gym("environmentWeightOf", epoch, env)
+        report.compare("environment weight", f"epoch {epoch} env {env}", weight, weight_on_chain)
+        report.compare(
+            "environment batch weight", f"epoch {epoch} env {env}", batch_weight,
+            batch_weight_on_chain,
+        )  # fmt: skip
+    for epoch, values in sorted(scored.settlements.items()):
+        for name, value, on_chain in zip(
+            ("environment weight total", "miner pot", "validator pot", "environment pot"),
+            values,
+            (v for i, v in enumerate(at.gym("settlement", epoch)) if i != 1),
+            strict=True,
+        ):
+            report.compare(name, f"epoch {epoch}", value, on_chain)
     for (epoch, validator), agreement in sorted(scored.agreement.items()):
         record = at.gym("commitmentRecord", epoch, validator)
         report.compare("agreement", f"epoch {epoch} {checksum(validator)}", agreement, record[3])
@@ -164,14 +184,14 @@ class _LedgerTotals:
     models: int
 
     @classmethod
-    def read(cls, conn: Connection, slash_bps: int) -> _LedgerTotals:
+    def read(cls, conn: Connection) -> _LedgerTotals:
         rw, cl, se = t.rewards.c, t.claims.c, t.stake_events.c
         credited = _sums(conn, rw.account, t.rewards)
         claimed = _sums(conn, cl.account, t.claims)
         events: dict[str, list[Any]] = {}
         for ev in conn.execute(select(t.stake_events).order_by(se.block, se.log_index)):
             events.setdefault(ev.validator, []).append(ev)
-        stakes = {v: replay_stake(evs, slash_bps) for v, evs in events.items()}
+        stakes = {v: replay_stake(evs) for v, evs in events.items()}
         return cls(
             accounts=set(credited) | set(claimed) | set(stakes),
             credited=credited,
@@ -191,21 +211,48 @@ class _LedgerTotals:
 
 @dataclass
 class _Scores:
-    consensus: dict[tuple[int, int], int]
+    consensus: dict[tuple[int, int], int]  # lanes
     agreement: dict[tuple[int, str], int]
+    environments: dict[tuple[int, int], tuple[int, int]]  # (W, B)
+    settlements: dict[int, tuple[int, int, int, int]]  # (sumW, miner, validator, env pots)
 
 
 def _recent_scores(conn: Connection, recent: int) -> _Scores:
     fi, bs, ve = t.finalizations.c, t.batch_scores.c, t.validator_epochs.c
+    ew, es = t.env_weights.c, t.env_sums.c
     epochs = [
         int(e)
         for (e,) in conn.execute(select(fi.epoch).order_by(fi.epoch.desc()).limit(max(recent, 0)))
     ]
     consensus = {
-        (int(e), int(i)): int(c)
-        for e, i, c in conn.execute(
-            select(bs.epoch, bs.idx, bs.consensus).where(bs.epoch.in_(epochs))
+        (int(e), int(i)): int(c) << 7 | int(d)
+        for e, i, c, d in conn.execute(
+            select(bs.epoch, bs.idx, bs.consensus, bs.digest).where(bs.epoch.in_(epochs))
         )
+    }
+    batch_weights = {
+        (int(e), int(env)): int(w)
+        for e, env, w in conn.execute(
+            select(es.epoch, es.env_id, es.weight).where(es.epoch.in_(epochs))
+        )
+    }
+    environments = {
+        (int(e), int(env)): (int(w), batch_weights.get((int(e), int(env)), 0))
+        for e, env, w in conn.execute(
+            select(ew.epoch, ew.env_id, ew.weight).where(ew.epoch.in_(epochs))
+        )
+    }
+    totals: dict[int, int] = dict.fromkeys(epochs, 0)
+    for (e, _), (w, b) in environments.items():
+        totals[e] += w if b else 0
+    settlements = {
+        int(r.epoch): (
+            totals.get(int(r.epoch), 0),
+            int(join_wei(r.miner_pot_hi, r.miner_pot_lo)),
+            int(join_wei(r.validator_pot_hi, r.validator_pot_lo)),
+            int(join_wei(r.environment_pot_hi, r.environment_pot_lo)),
+        )
+        for r in conn.execute(select(t.settlements).where(t.settlements.c.epoch.in_(epochs)))
     }
     agreement = {
         (int(e), str(v)): int(a)
@@ -213,7 +260,7 @@ def _recent_scores(conn: Connection, recent: int) -> _Scores:
             select(ve.epoch, ve.validator, ve.agreement).where(ve.epoch.in_(epochs))
         )
     }
-    return _Scores(consensus, agreement)
+    return _Scores(consensus, agreement, environments, settlements)
 
 
 def _sums(conn: Connection, key: Any, table: Any) -> dict[str, int]:
@@ -230,8 +277,9 @@ def _carry(conn: Connection) -> int:
     moves: list[tuple[int, int, str, int]] = []  # (block, log index, how, amount)
     for r in conn.execute(select(t.settlements)):
         moves.append((r.block, r.log_index, "take", join_wei(r.carried_in_hi, r.carried_in_lo)))
-    for r in conn.execute(select(t.slashes)):
-        moves.append((r.block, r.log_index, "add", join_wei(r.amount_hi, r.amount_lo)))
+    for table in (t.slashes, t.miner_slashes):
+        for r in conn.execute(select(table)):
+            moves.append((r.block, r.log_index, "add", join_wei(r.amount_hi, r.amount_lo)))
     for r in conn.execute(select(t.finalizations)):
         moves.append((r.block, r.log_index, "set", join_wei(r.carry_out_hi, r.carry_out_lo)))
     carry = 0
@@ -245,7 +293,7 @@ def _check_aggregates(conn: Connection, report: CheckReport) -> None:
     expected: Deltas = {}
     rows = {
         table: _stream(conn, table)
-        for table in (t.batches, t.batch_scores, t.rewards, t.claims, t.slashes)
+        for table in (t.batches, t.batch_scores, t.rewards, t.claims, t.slashes, t.miner_slashes)
     }
     aggregate_deltas(rows, +1, expected)
     for table, values in AGGREGATE_VALUES.items():

@@ -46,7 +46,9 @@ FOLLOWED: Mapping[str, tuple[str, ...]] = {
         "BatchSubmitted",
         "Committed",
         "Revealed",
+        "EnvironmentWeighted",
         "BatchScored",
+        "MinerSlashed",
         "EpochSettled",
         "RewardCredited",
         "ValidatorSlashed",
@@ -55,9 +57,9 @@ FOLLOWED: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
-MAX_LOG_DATA = 64 * 1024  # bytes of one log's data (a reveal of 1,024 batches is ~2 KiB)
+MAX_LOG_DATA = 64 * 1024  # bytes of one log's data (a reveal of 1,024 batches is ~3 KiB)
 MAX_BYTES_FIELD = 1024  # a CID is 34..38 bytes
-MAX_ARRAY_WORDS = 1024  # packed scores: 16 per word, so 16,384 batches
+MAX_ARRAY_WORDS = 1024  # packed lanes: 12 per word, so 12,288 batches
 _WORD = 32
 
 

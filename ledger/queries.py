@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from client.protocol_math import unpack_scores
+from client.protocol_math import LANES_PER_WORD, lane_score, unpack_lanes
 from ledger import standings
 from ledger.common import (
     checksum,
@@ -28,6 +28,7 @@ from ledger.common import (
 from ledger.errors import LedgerDatabaseError, LedgerQueryError
 from ledger.reports import (
     AddressReport,
+    BatchRow,
     EnvEpoch,
     EnvReport,
     EnvSummary,
@@ -40,7 +41,9 @@ from ledger.reports import (
     TopReport,
     ValidatorEpoch,
 )
+from ledger.rows import unpack_words
 from ledger.schema import Kind, Role, t
+from ledger.standings import agreement_bps
 from ledger.store import Cursor, Identity, LedgerStore
 from ledger.wei import Wei, join_wei
 
@@ -173,7 +176,19 @@ class Ledger:
                 select(t.finalizations).where(t.finalizations.c.epoch == epoch)
             ).first()
             seed = conn.execute(select(t.seeds.c.seed).where(t.seeds.c.epoch == epoch)).scalar()
-            validators = _validators_of(conn, epoch, len(batches))
+            validators = _validators_of(conn, epoch, batches)
+            ew, mx = t.env_weights.c, t.miner_slashes.c
+            env_weights = {
+                int(env): int(w)
+                for env, w in conn.execute(
+                    select(ew.env_id, ew.weight).where(ew.epoch == epoch).order_by(ew.env_id)
+                )
+            }
+            miner_slashed = join_wei(
+                *conn.execute(
+                    select(*wei_sum(t.miner_slashes, "amount")).where(mx.epoch == epoch)
+                ).one()
+            )
             rs = t.reward_sums.c
             by_role = {
                 Role.NAMES[role]: join_wei(hi, lo)
@@ -207,6 +222,8 @@ class Ledger:
                 carry_out=None if final is None else wei_of(final, "carry_out"),
             ),
             rewards={name: by_role.get(name, Wei(0)) for name in Role.NAMES},
+            env_weights=env_weights,
+            miner_slashed=miner_slashed,
         )
 
     def rewards_by_epoch(self, limit: int = 50) -> list[EpochRewards]:
@@ -302,6 +319,11 @@ class Ledger:
                     t.env_deactivations.c.env_id == env_id
                 )
             ).scalar()
+            ew = t.env_weights.c
+            weights = {
+                int(e): int(w)
+                for e, w in conn.execute(select(ew.epoch, ew.weight).where(ew.env_id == env_id))
+            }
             epochs = [
                 EnvEpoch(
                     epoch=int(r.epoch),
@@ -309,6 +331,7 @@ class Ledger:
                     traces=int(r.traces),
                     consensus_bps=int(r.weight) // int(r.traces) if r.traces else None,
                     royalty=wei_of(r, "royalty"),
+                    weight=weights.get(int(r.epoch)),
                 )
                 for r in conn.execute(
                     select(t.env_sums).where(es.env_id == env_id).order_by(es.epoch)
@@ -385,7 +408,7 @@ class Ledger:
             return standings.top(conn, ident, role, epochs=epochs, limit=limit)
 
 
-def _validators_of(conn: Connection, epoch: int, batch_count: int) -> list[ValidatorEpoch]:
+def _validators_of(conn: Connection, epoch: int, batches: list[BatchRow]) -> list[ValidatorEpoch]:
     c, ve, sl, rs = t.commits.c, t.validator_epochs.c, t.slashes.c, t.reward_sums.c
     commits = list(
         conn.execute(select(t.commits).where(c.epoch == epoch).order_by(c.block, c.log_index))
@@ -393,8 +416,11 @@ def _validators_of(conn: Connection, epoch: int, batch_count: int) -> list[Valid
     reveals = {
         v: bytes(s)
         for v, s in conn.execute(
-            select(t.reveals.c.validator, t.reveals.c.scores).where(t.reveals.c.epoch == epoch)
+            select(t.reveals.c.validator, t.reveals.c.lanes).where(t.reveals.c.epoch == epoch)
         )
+    }
+    consensus = {
+        b.index: b.consensus << 7 | (b.digest or 0) for b in batches if b.consensus is not None
     }
     derived = {
         r.validator: r for r in conn.execute(select(t.validator_epochs).where(ve.epoch == epoch))
@@ -417,10 +443,12 @@ def _validators_of(conn: Connection, epoch: int, batch_count: int) -> list[Valid
     for row in commits:
         d = derived.get(row.validator)
         blob = reveals.get(row.validator)
-        scores = None
+        scores = matches = None
         if blob is not None:
-            words = [int.from_bytes(blob[i : i + 32], "big") for i in range(0, len(blob), 32)]
-            scores = unpack_scores(words, min(batch_count, len(words) * 16))
+            words = unpack_words(blob)
+            lanes = unpack_lanes(words, min(len(batches), len(words) * LANES_PER_WORD))
+            scores = [lane_score(lane) for lane in lanes]
+            matches = [consensus.get(i) == lane for i, lane in enumerate(lanes)]
         out.append(
             ValidatorEpoch(
                 epoch=epoch,
@@ -428,12 +456,11 @@ def _validators_of(conn: Connection, epoch: int, batch_count: int) -> list[Valid
                 stake=wei_of(row, "stake"),
                 revealed=blob is not None,
                 agreement=None if d is None else int(d.agreement),
-                agreement_bps=(int(d.agreement) // int(d.traces))
-                if d is not None and d.traces
-                else None,
+                agreement_bps=None if d is None else agreement_bps(d.agreement, d.possible),
                 reward=paid.get(row.validator, Wei(0)),
                 slashed=slashed.get(row.validator, Wei(0)),
                 scores=scores,
+                matches=matches,
             )
         )
     return out

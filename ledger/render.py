@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from client.protocol_math import FRAUD
 from ledger.check import CheckReport
 from ledger.indexer import SyncReport
 from ledger.reports import (
@@ -65,6 +66,11 @@ _LEFT = {
 
 def _bps(value: int | None) -> str:
     return "" if value is None else f"{value / 100:.2f}%"
+
+
+def _score(value: int | None) -> str:
+    """A consensus or revealed score: a percentage, or FRAUD."""
+    return "FRAUD" if value == FRAUD else _bps(value)
 
 
 def _validator_table(title: str, first: str, rows: Iterable[ValidatorEpoch]) -> Table:
@@ -164,12 +170,10 @@ def render_epoch(r: EpochReport, console: Console) -> None:
     )
     shown = r.validators[:6]
     head = ["batch", "miner", "env", "traces", "model", "consensus"]
-    head += [f"{v.validator[:8]}…" for v in shown] + ["miner WGT", "royalty WGT"]
+    head += [f"{v.validator[:8]}…" for v in shown] + ["miner WGT", "royalty WGT", "slashed WGT"]
     rows = []
     for b in r.batches:
-        scores = [
-            _bps(v.scores[b.index]) if v.scores and b.index < len(v.scores) else "-" for v in shown
-        ]
+        scores = [_revealed(v, b.index) for v in shown]
         rows.append(
             [
                 b.index,
@@ -177,13 +181,24 @@ def render_epoch(r: EpochReport, console: Console) -> None:
                 f"{b.env_id} v{b.env_version}",
                 b.traces,
                 b.model_id,
-                _bps(b.consensus),
+                _score(b.consensus),
                 *scores,
                 format_wgt(b.miner_reward),
                 format_wgt(b.royalty),
+                format_wgt(b.miner_slashed) if b.miner_slashed else "",
             ]
         )
-    console.print(_table("Batches (scores per validator)", head, rows))
+    console.print(
+        _table("Batches (scores per validator; * = its lane is the consensus)", head, rows)
+    )
+    if r.env_weights:
+        console.print(
+            _table(
+                "Environment weights (stake-weighted median)",
+                ("env", "weight"),
+                [(env, _bps(w)) for env, w in r.env_weights.items()],
+            )
+        )
     console.print(_validator_table("Validators", "validator", r.validators))
     s = r.settlement
     if s is None:
@@ -197,9 +212,19 @@ def render_epoch(r: EpochReport, console: Console) -> None:
         ("environment pot", s.environment_pot),
     ]
     split += [(f"credited to {role}s", amount) for role, amount in r.rewards.items()]
+    if r.miner_slashed:
+        split.append(("miners slashed (FRAUD)", r.miner_slashed))
     if s.carry_out is not None:
         split.append(("carry out", s.carry_out))
     console.print(_table("Emission split", ("", "WGT"), [(k, format_wgt(v)) for k, v in split]))
+
+
+def _revealed(v: ValidatorEpoch, index: int) -> str:
+    """A validator's score for a batch, starred when its whole lane is the consensus."""
+    if not v.scores or index >= len(v.scores):
+        return "-"
+    star = "*" if v.matches and v.matches[index] else ""
+    return _score(v.scores[index]) + star
 
 
 def render_address(r: AddressReport, console: Console) -> None:
@@ -208,7 +233,9 @@ def render_address(r: AddressReport, console: Console) -> None:
     summary = [("credited", r.credited), ("claimed", r.claimed), ("claimable", r.claimable)]
     summary += [(f"  as {role}", amount) for role, amount in r.by_role.items() if amount]
     if r.slashed:
-        summary.append(("slashed", r.slashed))
+        summary.append(("slashed as validator", r.slashed))
+    if r.miner_slashed:
+        summary.append(("slashed as miner", r.miner_slashed))
     if r.balance is not None:
         summary.append(("wallet balance", r.balance))
     console.print(_table("Balances", ("", "WGT"), [(k, format_wgt(v)) for k, v in summary]))
@@ -216,9 +243,17 @@ def render_address(r: AddressReport, console: Console) -> None:
         console.print(
             _table(
                 "As miner",
-                ("epoch", "batches", "traces", "consensus", "reward WGT"),
+                ("epoch", "batches", "traces", "consensus", "FRAUD", "reward WGT", "slashed WGT"),
                 [
-                    (m.epoch, m.batches, m.traces, _bps(m.consensus_bps), format_wgt(m.reward))
+                    (
+                        m.epoch,
+                        m.batches,
+                        m.traces,
+                        _bps(m.consensus_bps),
+                        m.fraud or "",
+                        format_wgt(m.reward),
+                        format_wgt(m.slashed) if m.slashed else "",
+                    )
                     for m in r.miner
                 ],
             )
@@ -281,9 +316,16 @@ def render_env(r: EnvReport, console: Console) -> None:
     console.print(
         _table(
             "Per epoch",
-            ("epoch", "batches", "traces", "consensus", "royalty WGT"),
+            ("epoch", "batches", "traces", "consensus", "weight", "royalty WGT"),
             [
-                (e.epoch, e.batches, e.traces, _bps(e.consensus_bps), format_wgt(e.royalty))
+                (
+                    e.epoch,
+                    e.batches,
+                    e.traces,
+                    _bps(e.consensus_bps),
+                    _bps(e.weight),
+                    format_wgt(e.royalty),
+                )
                 for e in r.epochs
             ],
         )

@@ -71,7 +71,7 @@ class EpochSummary:
 
 @dataclass(frozen=True)
 class BatchRow:
-    """A batch, its consensus score and what it earned."""
+    """A batch, its consensus and what it earned (or cost its miner)."""
 
     epoch: int
     index: int
@@ -84,25 +84,32 @@ class BatchRow:
     cid: str
     block: int
     tx_hash: str
-    consensus: int | None = None  # basis points (mean trace score)
-    weight: int | None = None
+    consensus: int | None = None  # basis points of learning signal; 16383 (FRAUD) if flagged
+    weight: int | None = None  # consensus x traces, 0 for FRAUD
     miner_reward: Wei = ZERO
     royalty: Wei = ZERO
+    digest: int | None = None  # of the consensus lane
+    fraud: bool = False  # the stake majority flagged it
+    env_weight: int | None = None  # its environment's weight in the epoch, once scored
+    miner_slashed: Wei = ZERO  # taken from its miner's bond for it
 
 
 @dataclass(frozen=True)
 class ValidatorEpoch:
-    """A validator in one epoch: its stake at commit, agreement with consensus and pay."""
+    """A validator in one epoch: its stake at commit, credit for exact lanes, and pay."""
 
     epoch: int
     validator: str
     stake: Wei
     revealed: bool
-    agreement: int | None  # raw: sum traces * (10,000 - |score - consensus|), once finalized
-    agreement_bps: int | None  # agreement / scored traces: 10,000 = always with consensus
+    # raw credit, once finalized: the weight of the batches whose consensus lane it revealed
+    # exactly (traces x 10,000 for a FRAUD batch)
+    agreement: int | None
+    agreement_bps: int | None  # credit / what exact lanes on every batch would have earned
     reward: Wei
     slashed: Wei
-    scores: list[int] | None = None  # per batch, in the epoch report only
+    scores: list[int] | None = None  # per batch (16383: FRAUD), in the epoch report only
+    matches: list[bool] | None = None  # per batch: its lane is the consensus lane, ditto
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,8 @@ class EpochReport:
     validators: list[ValidatorEpoch]
     settlement: Settlement | None
     rewards: dict[str, Wei]  # by role
+    env_weights: dict[int, int] = field(default_factory=dict)  # environment -> weight W
+    miner_slashed: Wei = ZERO  # miners' bonds taken for FRAUD batches
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,8 @@ class MinerEpoch:
     traces: int
     consensus_bps: int | None  # trace-weighted mean consensus of its scored batches
     reward: Wei
+    fraud: int = 0  # batches flagged FRAUD
+    slashed: Wei = ZERO  # taken from its bond for them
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ class AddressReport:
     credited: Wei
     claimed: Wei
     claimable: Wei
-    slashed: Wei
+    slashed: Wei  # as a validator that did not reveal
     by_role: dict[str, Wei]
     rewards: list[EpochRewards]
     miner: list[MinerEpoch]
@@ -193,6 +204,7 @@ class AddressReport:
     validator: ValidatorStanding | None
     royalties: list[RoyaltyRow]
     balance: Wei | None = None  # token balance, from the chain when it was reachable
+    miner_slashed: Wei = ZERO  # as a miner, for FRAUD batches
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,7 @@ class EnvEpoch:
     traces: int
     consensus_bps: int | None
     royalty: Wei
+    weight: int | None = None  # the stake-weighted median of the validators' weights
 
 
 @dataclass(frozen=True)

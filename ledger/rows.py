@@ -4,8 +4,9 @@
 :func:`aggregate_deltas` maps event rows to signed increments of the aggregate
 tables; the same function serves indexing (sign +1) and undoing a reorg (sign
 -1, over the rows about to be deleted), which is what keeps the aggregates equal
-to the event rows. :func:`validator_epoch_rows` derives the validators' agreement
-with consensus when an epoch finalizes (no event carries it).
+to the event rows. :func:`validator_epoch_rows` derives the validators' credit
+(the weight of the batches whose consensus lane each revealed exactly) when an
+epoch finalizes (no event carries it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from client.protocol_math import SCORE_SCALE, unpack_scores
+from client.protocol_math import FRAUD, LANES_PER_WORD, SCORE_SCALE, unpack_lanes
 from ledger.errors import LedgerDecodeError
 from ledger.events import Log
 from ledger.schema import Kind, Role, StakeKind, t
@@ -28,9 +29,11 @@ __all__ = [
     "ChunkRows",
     "Deltas",
     "aggregate_deltas",
+    "batch_credit",
     "delta_rows",
     "event_rows",
     "pack_words",
+    "unpack_words",
     "validator_epoch_rows",
 ]
 
@@ -70,11 +73,13 @@ def _wei(name: str, value: int) -> Row:
 
 
 def pack_words(words: Sequence[int]) -> bytes:
-    """Packed score words as bytes (32 per word), the way ``reveals.scores`` stores them."""
+    """Packed words as bytes (32 per word), the way ``reveals.lanes`` and ``env_weights``
+    store them."""
     return b"".join(w.to_bytes(32, "big") for w in words)
 
 
-def _unpack_words(blob: bytes) -> list[int]:
+def unpack_words(blob: bytes) -> list[int]:
+    """Inverse of :func:`pack_words`."""
     return [int.from_bytes(blob[i : i + 32], "big") for i in range(0, len(blob), 32)]
 
 
@@ -90,6 +95,7 @@ def _stake(kind: int, amount: int, **extra: Any) -> Row:
         "staked_hi": None,
         "staked_lo": None,
         "release_epoch": None,
+        "bps": None,
     }
     row.update(extra)
     return row
@@ -152,7 +158,7 @@ _MAPPERS: dict[str, _Mapper] = {
     ),
     "Slashed": lambda a: (
         t.stake_events,
-        {"validator": a["validator"], **_stake(StakeKind.SLASHED, a["amount"])},
+        {"validator": a["validator"], **_stake(StakeKind.SLASHED, a["amount"], bps=a["bps"])},
     ),
     "SeedSet": lambda a: (
         t.seeds,
@@ -169,7 +175,25 @@ _MAPPERS: dict[str, _Mapper] = {
     ),
     "Revealed": lambda a: (
         t.reveals,
-        {"epoch": a["epoch"], "validator": a["validator"], "scores": pack_words(a["packedScores"])},
+        {
+            "epoch": a["epoch"],
+            "validator": a["validator"],
+            "lanes": pack_words(a["packedLanes"]),
+            "env_weights": pack_words(a["envWeights"]),
+        },
+    ),
+    "EnvironmentWeighted": lambda a: (
+        t.env_weights,
+        {"epoch": a["epoch"], "env_id": a["envId"], "weight": _bounded(a["weight"], "weight")},
+    ),
+    "MinerSlashed": lambda a: (
+        t.miner_slashes,
+        {
+            "epoch": a["epoch"],
+            "idx": a["index"],
+            "miner": a["miner"],
+            **_wei("amount", a["amount"]),
+        },
     ),
     "EpochSettled": lambda a: (
         t.settlements,
@@ -259,7 +283,8 @@ def event_rows(
                     **where,
                     "epoch": a["epoch"],
                     "idx": a["index"],
-                    "consensus": _bounded(a["consensus"], "consensus"),
+                    "consensus": _bounded(a["score"], "score"),
+                    "digest": _bounded(a["digest"], "digest"),
                     "weight": _bounded(a["weight"], "weight"),
                 }
             )
@@ -296,7 +321,7 @@ AGGREGATE_VALUES: dict[Table, tuple[str, ...]] = {
     t.reward_sums: ("amount_hi", "amount_lo", "n"),
     t.account_sums: ("amount_hi", "amount_lo", "n"),
     t.env_sums: ("batches", "traces", "weight", "royalty_hi", "royalty_lo", "n"),
-    t.miner_sums: ("batches", "traces", "weight", "scored_traces", "n"),
+    t.miner_sums: ("batches", "traces", "weight", "scored_traces", "fraud", "n"),
     t.model_sums: ("batches", "traces", "n"),
 }
 Deltas = dict[Table, dict[tuple[Any, ...], dict[str, int]]]
@@ -326,7 +351,7 @@ def aggregate_deltas(rows: Mapping[Table, Iterable[Row]], sign: int, deltas: Del
     for row in rows.get(t.batch_scores, ()):
         _bump(deltas, t.env_sums, (row["env_id"], row["epoch"]), sign, weight=row["weight"])
         _bump(deltas, t.miner_sums, (row["miner"], row["epoch"]), sign, weight=row["weight"],
-              scored_traces=row["trace_count"])  # fmt: skip
+              scored_traces=row["trace_count"], fraud=int(row["consensus"] == FRAUD))  # fmt: skip
     for row in rows.get(t.rewards, ()):
         amount = {"amount_hi": row["amount_hi"], "amount_lo": row["amount_lo"]}
         _bump(deltas, t.reward_sums, (row["role"], row["epoch"], row["account"]), sign, **amount)
@@ -343,6 +368,7 @@ def aggregate_deltas(rows: Mapping[Table, Iterable[Row]], sign: int, deltas: Del
     for table, kind, who in (
         (t.claims, Kind.CLAIMED, "account"),
         (t.slashes, Kind.SLASHED, "validator"),
+        (t.miner_slashes, Kind.MINER_SLASHED, "miner"),
     ):
         for row in rows.get(table, ()):
             _bump(
@@ -365,7 +391,13 @@ def delta_rows(deltas: Deltas) -> dict[Table, list[Row]]:
     }
 
 
-# ─── derived: validators' agreement ───────────────────────────────────────────
+# ─── derived: validators' credit ──────────────────────────────────────────────
+
+
+def batch_credit(score: int, weight: int, trace_count: int) -> int:
+    """What revealing a batch's consensus lane exactly earns a validator: its weight, or
+    ``traceCount * 10,000`` for a FRAUD batch."""
+    return trace_count * SCORE_SCALE if score == FRAUD else weight
 
 
 def validator_epoch_rows(
@@ -373,30 +405,33 @@ def validator_epoch_rows(
     block: int,
     commits: Iterable[Row],
     reveals: Mapping[str, bytes],
-    scores: Iterable[tuple[int, int, int]],
+    scores: Iterable[tuple[int, int, int, int, int]],
 ) -> list[Row]:
-    """One row per committed validator of ``epoch``: stake, revealed, agreement and traces.
+    """One row per committed validator of ``epoch``: stake, revealed, credit and the most it
+    could have earned.
 
-    ``scores`` are ``(batch index, consensus, trace count)`` of every scored batch;
-    agreement is ``sum traceCount * (SCORE_SCALE - |score - consensus|)``, as the contract
-    accumulates it for validators that revealed.
+    ``scores`` are ``(batch index, consensus score, digest, weight, trace count)`` of every
+    scored batch; a validator's credit sums :func:`batch_credit` over the batches whose
+    consensus lane it revealed exactly, as the contract accumulates it.
     """
     scored = sorted(scores)
     count = scored[-1][0] + 1 if scored else 0
-    traces = sum(n for _, _, n in scored)
+    possible = sum(batch_credit(s, w, n) for _, s, _, w, n in scored)
     rows = []
     for c in commits:
         blob = reveals.get(c["validator"])
         agreement = 0
         if blob is not None and scored:
-            words = _unpack_words(blob)
-            if len(words) * 16 < count:
+            words = unpack_words(blob)
+            if len(words) * LANES_PER_WORD < count:
                 raise LedgerDecodeError(
                     f"the reveal of {c['validator']} for epoch {epoch} has {len(words)} words, "
                     f"too few for {count} batches"
                 )
-            mine = unpack_scores(words, count)
-            agreement = sum(n * (SCORE_SCALE - abs(mine[i] - cons)) for i, cons, n in scored)
+            mine = unpack_lanes(words, count)
+            agreement = sum(
+                batch_credit(s, w, n) for i, s, d, w, n in scored if mine[i] == (s << 7 | d)
+            )
         rows.append(
             {
                 "epoch": epoch,
@@ -406,7 +441,7 @@ def validator_epoch_rows(
                 "stake_lo": c["stake_lo"],
                 "revealed": blob is not None,
                 "agreement": agreement,
-                "traces": traces if blob is not None else 0,
+                "possible": possible if blob is not None else 0,
             }
         )
     return rows

@@ -12,8 +12,9 @@ Three kinds of table:
   them, in both directions (indexing adds, undoing a reorg subtracts); ``n``
   counts the events behind a row, and a row whose ``n`` falls to 0 is deleted.
 
-Addresses are lower-case ``0x`` hex (checksummed on display); CIDs, hashes and
-packed scores are raw bytes; amounts are ``(hi, lo)`` limb pairs (``ledger.wei``).
+Addresses are lower-case ``0x`` hex (checksummed on display); CIDs, hashes,
+packed lanes and packed environment weights are raw bytes; amounts are
+``(hi, lo)`` limb pairs (``ledger.wei``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ __all__ = [
     "t",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 
@@ -72,7 +73,8 @@ class Kind:
     """What an ``account_sums`` row totals: credits in a role (the role's number), or these."""
 
     CLAIMED = 3
-    SLASHED = 4
+    SLASHED = 4  # as a validator that committed and did not reveal
+    MINER_SLASHED = 5  # as a miner whose batch the stake majority flagged FRAUD
 
 
 class StakeKind:
@@ -175,11 +177,12 @@ class _Tables:
     )
     stake_events = _event(
         "stake_events",
-        _address("validator", nullable=False),
+        _address("validator", nullable=False),  # the staker: a validator or a miner
         Column("kind", SmallInteger, nullable=False),
         *wei_columns("amount"),
         *wei_columns("staked", nullable=True),  # Staked: active stake after
         Column("release_epoch", BigInteger, nullable=True),  # UnbondRequested
+        Column("bps", Integer, nullable=True),  # Slashed: the fraction taken
         Index("ix_stake_events_validator", "validator", "block", "log_index"),
     )
 
@@ -219,7 +222,8 @@ class _Tables:
         "reveals",
         Column("epoch", BigInteger, nullable=False),
         _address("validator", nullable=False),
-        Column("scores", LargeBinary, nullable=False),  # packed words, 32 bytes each
+        Column("lanes", LargeBinary, nullable=False),  # packed words, 32 bytes each
+        Column("env_weights", LargeBinary, nullable=False),  # packed words, 32 bytes each
         Index("ix_reveals_epoch", "epoch", "validator", unique=True),
         Index("ix_reveals_validator", "validator", "epoch"),
     )
@@ -227,14 +231,32 @@ class _Tables:
         "batch_scores",
         Column("epoch", BigInteger, nullable=False),
         Column("idx", BigInteger, nullable=False),
-        Column("consensus", Integer, nullable=False),
-        Column("weight", BigInteger, nullable=False),
+        Column("consensus", Integer, nullable=False),  # the consensus score; 16383 is FRAUD
+        Column("digest", Integer, nullable=False),  # the consensus lane's digest
+        Column("weight", BigInteger, nullable=False),  # score x traces, 0 for FRAUD
         # copied from the batch, so a score row carries what the aggregates need
         _address("miner", nullable=False),
         Column("env_id", BigInteger, nullable=False),
         Column("trace_count", BigInteger, nullable=False),
         Index("ix_batch_scores_epoch_idx", "epoch", "idx", unique=True),
         Index("ix_batch_scores_miner", "miner", "epoch"),
+    )
+    env_weights = _event(
+        "env_weights",
+        Column("epoch", BigInteger, nullable=False),
+        Column("env_id", BigInteger, nullable=False),
+        Column("weight", Integer, nullable=False),  # stake-weighted median, 0..10,000
+        Index("ix_env_weights_epoch_env", "epoch", "env_id", unique=True),
+        Index("ix_env_weights_env", "env_id", "epoch"),
+    )
+    miner_slashes = _event(
+        "miner_slashes",
+        Column("epoch", BigInteger, nullable=False),
+        Column("idx", BigInteger, nullable=False),
+        _address("miner", nullable=False),
+        *wei_columns("amount"),
+        Index("ix_miner_slashes_miner", "miner", "epoch"),
+        Index("ix_miner_slashes_epoch", "epoch", "idx"),
     )
     settlements = _event(
         "settlements",
@@ -284,8 +306,11 @@ class _Tables:
         Column("block", BigInteger, nullable=False, index=True),  # of EpochFinalized
         *wei_columns("stake"),
         Column("revealed", Boolean, nullable=False),
-        Column("agreement", BigInteger, nullable=False),  # sum traces * (10,000 - |s - c|)
-        Column("traces", BigInteger, nullable=False),  # sum of scored trace counts
+        # the credit: sum over batches whose consensus lane it revealed exactly of the weight
+        # (traces x 10,000 for FRAUD)
+        Column("agreement", BigInteger, nullable=False),
+        # the most it could have earned: the same sum over every scored batch
+        Column("possible", BigInteger, nullable=False),
         Index("ix_validator_epochs_validator", "validator", "epoch"),
     )
 
@@ -332,6 +357,7 @@ class _Tables:
         Column("traces", BigInteger, nullable=False, default=0),
         Column("weight", BigInteger, nullable=False, default=0),  # of scored batches
         Column("scored_traces", BigInteger, nullable=False, default=0),
+        Column("fraud", BigInteger, nullable=False, default=0),  # batches flagged FRAUD
         Column("n", BigInteger, nullable=False, default=0),
         **_CLUSTERED,
     )
@@ -360,6 +386,8 @@ EVENT_TABLES: tuple[Table, ...] = (
     t.commits,
     t.reveals,
     t.batch_scores,
+    t.env_weights,
+    t.miner_slashes,
     t.settlements,
     t.rewards,
     t.slashes,

@@ -8,11 +8,13 @@ leaderboard's order is exact to the wei.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from client.protocol_math import FRAUD
 from ledger.common import checksum, cid_text, current_owners, normalize_address, wei_of, wei_sum
 from ledger.errors import LedgerQueryError
 from ledger.reports import (
@@ -30,7 +32,7 @@ from ledger.schema import Kind, Role, StakeKind, t
 from ledger.store import Identity
 from ledger.wei import LIMB_BITS, Wei, join_wei
 
-__all__ = ["ROLES", "address_report", "batch_rows", "replay_stake", "top"]
+__all__ = ["ROLES", "address_report", "agreement_bps", "batch_rows", "replay_stake", "top"]
 
 ROLES = {
     "miner": Role.MINER,
@@ -47,10 +49,10 @@ def batch_rows(
     newest_first: bool = False,
     limit: int | None = None,
 ) -> list[BatchRow]:
-    """Batches matching ``where``, with consensus, miner reward and royalty."""
+    """Batches matching ``where``, with consensus, FRAUD flag, miner reward, slash and royalty."""
     b, s = t.batches.c, t.batch_scores.c
     q = (
-        select(t.batches, s.consensus, s.weight)
+        select(t.batches, s.consensus, s.digest, s.weight)
         .select_from(t.batches.outerjoin(t.batch_scores, and_(s.epoch == b.epoch, s.idx == b.idx)))
         .where(where)
         .order_by(*((b.epoch.desc(), b.idx.desc()) if newest_first else (b.epoch, b.idx)))
@@ -61,54 +63,87 @@ def batch_rows(
     if not rows:
         return []
     epochs = sorted({int(r.epoch) for r in rows})
-    rw = t.rewards.c
+    indices = sorted({int(r.idx) for r in rows})
+    rw, mx = t.rewards.c, t.miner_slashes.c
     paid = {
         (int(r.epoch), int(r.subject)): wei_of(r, "amount")
         for r in conn.execute(
             select(rw.epoch, rw.subject, rw.amount_hi, rw.amount_lo).where(
-                rw.role == Role.MINER,
-                rw.epoch.in_(epochs),
-                rw.subject.in_(sorted({int(r.idx) for r in rows})),
+                rw.role == Role.MINER, rw.epoch.in_(epochs), rw.subject.in_(indices)
             )
         )
     }
-    pots = {
-        int(r.epoch): wei_of(r, "environment_pot")
-        for r in conn.execute(select(t.settlements).where(t.settlements.c.epoch.in_(epochs)))
-    }
-    es = t.env_sums.c  # an epoch's total weight, summed over a few environments
-    weights: dict[int, int] = {
-        int(e): int(w)
-        for e, w in conn.execute(
-            select(es.epoch, func.sum(es.weight)).where(es.epoch.in_(epochs)).group_by(es.epoch)
+    slashed = {
+        (int(r.epoch), int(r.idx)): wei_of(r, "amount")
+        for r in conn.execute(
+            select(t.miner_slashes).where(mx.epoch.in_(epochs), mx.idx.in_(indices))
         )
     }
-    done = {
-        int(e)
-        for (e,) in conn.execute(
-            select(t.finalizations.c.epoch).where(t.finalizations.c.epoch.in_(epochs))
-        )
-    }
+    royalty = _royalty_shares(conn, epochs)
     out, zero = [], Wei(0)
     for r in rows:
         e, i, weight = r.epoch, r.idx, r.weight
         reward = paid.get((e, i), zero)
-        royalty = zero
-        if weight and e in pots and (reward or e in done) and weights.get(e):
-            royalty = Wei(pots[e] * weight // weights[e])
+        env_weight, share = royalty.get((e, r.env_id), (None, None))
+        earned = zero
+        if weight and share is not None:
+            earned = Wei(share(weight))
         out.append(BatchRow(
             e, i, checksum(r.miner), r.env_id, r.env_version, r.sequence, r.trace_count,
             r.model_id, cid_text(r.cid) or "", r.block, "0x" + bytes(r.tx_hash).hex(),
-            r.consensus, weight, reward, royalty,
+            r.consensus, weight, reward, earned, r.digest, r.consensus == FRAUD, env_weight,
+            slashed.get((e, i), zero),
         ))  # fmt: skip
     return out
 
 
-def replay_stake(events: list[Any], slash_bps: int) -> tuple[int, int, int | None]:
-    """(active stake, unbonding, release epoch) after Staking's events of one validator.
+def _royalty_shares(
+    conn: Connection, epochs: list[int]
+) -> dict[tuple[int, int], tuple[int, Callable[[int], int] | None]]:
+    """Per (epoch, environment): its weight W and how much of the environment pot a batch of
+    weight w earned, ``pot * W * w // (sumW * B)`` (the contract's formula: environment
+    credits name the environment, not the batch). The share is None until the epoch has
+    credited batches or finalized."""
+    ew, es = t.env_weights.c, t.env_sums.c
+    weights = {
+        (int(e), int(env)): int(w)
+        for e, env, w in conn.execute(
+            select(ew.epoch, ew.env_id, ew.weight).where(ew.epoch.in_(epochs))
+        )
+    }
+    batch_weight = {
+        (int(e), int(env)): int(w)
+        for e, env, w in conn.execute(
+            select(es.epoch, es.env_id, es.weight).where(es.epoch.in_(epochs))
+        )
+    }
+    total: dict[int, int] = {}
+    for (e, env), w in weights.items():
+        if batch_weight.get((e, env)):
+            total[e] = total.get(e, 0) + w
+    pots = {
+        int(r.epoch): int(wei_of(r, "environment_pot"))
+        for r in conn.execute(select(t.settlements).where(t.settlements.c.epoch.in_(epochs)))
+    }
+    out: dict[tuple[int, int], tuple[int, Callable[[int], int] | None]] = {}
+    for (e, env), w in weights.items():
+        b, sum_w, pot = batch_weight.get((e, env), 0), total.get(e, 0), pots.get(e)
+        share = None
+        if pot is not None and b and sum_w:
+            share = _share(pot, w, sum_w * b)
+        out[(e, env)] = (w, share)
+    return out
 
-    ``Slashed`` carries only the total: like ``Staking.slash``, it takes ``slash_bps`` of
-    the active stake and of the unbonding stake (falling back to active first if the two
+
+def _share(pot: int, env_weight: int, denominator: int) -> Callable[[int], int]:
+    return lambda weight: pot * env_weight * weight // denominator
+
+
+def replay_stake(events: list[Any]) -> tuple[int, int, int | None]:
+    """(active stake, unbonding, release epoch) after Staking's events of one account.
+
+    ``Slashed`` carries the total and the fraction: like ``Staking.slash``, it took ``bps``
+    of the active stake and of the unbonding stake (falling back to active first if the two
     parts do not add up to the amount, which the contract would never emit).
     """
     staked = unbonding = 0
@@ -122,13 +157,21 @@ def replay_stake(events: list[Any], slash_bps: int) -> tuple[int, int, int | Non
         elif ev.kind == StakeKind.WITHDRAWN:
             unbonding -= amount
         elif ev.kind == StakeKind.SLASHED:
-            from_stake = staked * slash_bps // 10_000
-            from_unbonding = unbonding * slash_bps // 10_000
+            bps = int(ev.bps or 0)
+            from_stake = staked * bps // 10_000
+            from_unbonding = unbonding * bps // 10_000
             if from_stake + from_unbonding != amount:
                 from_stake = min(staked, amount)
                 from_unbonding = amount - from_stake
             staked, unbonding = staked - from_stake, unbonding - from_unbonding
     return staked, unbonding, (release if unbonding else None)
+
+
+def agreement_bps(agreement: int | None, possible: int | None) -> int | None:
+    """A validator's credit as a share of what it could have earned, in basis points."""
+    if agreement is None or not possible:
+        return None
+    return int(agreement) * 10_000 // int(possible)
 
 
 def address_report(
@@ -157,6 +200,7 @@ def address_report(
         claimed=claimed,
         claimable=Wei(credited - claimed),
         slashed=totals.get(Kind.SLASHED, Wei(0)),
+        miner_slashed=totals.get(Kind.MINER_SLASHED, Wei(0)),
         by_role={name: totals.get(i, Wei(0)) for i, name in enumerate(Role.NAMES)},
         rewards=rewards,
         miner=_miner_epochs(conn, a, per_epoch),
@@ -167,17 +211,25 @@ def address_report(
 
 
 def _miner_epochs(conn: Connection, a: str, per_epoch: dict[int, list[int]]) -> list[MinerEpoch]:
-    ms = t.miner_sums.c
+    ms, mx = t.miner_sums.c, t.miner_slashes.c
     rows = conn.execute(
-        select(ms.epoch, ms.batches, ms.traces, ms.weight, ms.scored_traces)
+        select(ms.epoch, ms.batches, ms.traces, ms.weight, ms.scored_traces, ms.fraud)
         .where(ms.miner == a)
         .order_by(ms.epoch)
     )
+    slashed = {
+        int(e): join_wei(hi, lo)
+        for e, hi, lo in conn.execute(
+            select(mx.epoch, *wei_sum(t.miner_slashes, "amount"))
+            .where(mx.miner == a)
+            .group_by(mx.epoch)
+        )
+    }
     none = [0, 0, 0]
     return [
         MinerEpoch(e, batches, traces, weight // scored if scored else None,
-                   Wei(per_epoch.get(e, none)[Role.MINER]))
-        for e, batches, traces, weight, scored in rows
+                   Wei(per_epoch.get(e, none)[Role.MINER]), fraud, slashed.get(e, Wei(0)))
+        for e, batches, traces, weight, scored, fraud in rows
     ]  # fmt: skip
 
 
@@ -197,11 +249,11 @@ def _validator_standing(
     )
     if not events and not commits:
         return None
-    staked, unbonding, release = replay_stake(events, ident.slash_bps)
+    staked, unbonding, release = replay_stake(events)
     derived = {
-        e: (agreement, traces)
-        for e, agreement, traces in conn.execute(
-            select(ve.epoch, ve.agreement, ve.traces).where(ve.validator == a)
+        e: (agreement, possible)
+        for e, agreement, possible in conn.execute(
+            select(ve.epoch, ve.agreement, ve.possible).where(ve.validator == a)
         )
     }
     slashed = {
@@ -218,10 +270,10 @@ def _validator_standing(
     who, none, zero = checksum(a), [0, 0, 0], Wei(0)
     epochs = []
     for e, stake_hi, stake_lo in commits:
-        agreement, traces = derived.get(e, (None, 0))
+        agreement, possible = derived.get(e, (None, 0))
         epochs.append(ValidatorEpoch(
             e, who, join_wei(stake_hi, stake_lo), e in revealed, agreement,
-            agreement // traces if agreement is not None and traces else None,
+            agreement_bps(agreement, possible),
             Wei(per_epoch.get(e, none)[Role.VALIDATOR]), slashed.get(e, zero),
         ))  # fmt: skip
     return ValidatorStanding(Wei(staked), Wei(unbonding), release, epochs)
@@ -322,7 +374,7 @@ def _top_accounts(
             ))  # fmt: skip
         return rows
     ve, sl, se = t.validator_epochs.c, t.slashes.c, t.stake_events.c
-    qa = select(ve.validator, func.count(), func.sum(ve.agreement), func.sum(ve.traces)).where(
+    qa = select(ve.validator, func.count(), func.sum(ve.agreement), func.sum(ve.possible)).where(
         ve.validator.in_(accounts)
     )
     agree = {v: (n, a, tr) for v, n, a, tr in
@@ -337,11 +389,11 @@ def _top_accounts(
         stakes.setdefault(ev.validator, []).append(ev)
     rows = []
     for rank, acct, amount in ranked:
-        active, agreement, traces = agree.get(acct, (0, 0, 0))
+        active, agreement, possible = agree.get(acct, (0, 0, 0))
         rows.append(TopRow(
             rank=rank, subject=checksum(acct), reward=amount, epochs=active,
-            stake=Wei(replay_stake(stakes.get(acct, []), ident.slash_bps)[0]),
-            agreement_bps=agreement // traces if traces else None,
+            stake=Wei(replay_stake(stakes.get(acct, []))[0]),
+            agreement_bps=agreement_bps(agreement, possible),
             slashed=slashed.get(acct, Wei(0)),
         ))  # fmt: skip
     return rows

@@ -42,7 +42,7 @@ __all__ = ["Cursor", "Identity", "LedgerStore"]
 _CURSOR_ID = 1
 _NO_HASH = bytes(32)
 # Event tables that feed aggregates: their rows are read back before a rollback deletes them.
-_AGGREGATED = (t.batches, t.batch_scores, t.rewards, t.claims, t.slashes)
+_AGGREGATED = (t.batches, t.batch_scores, t.rewards, t.claims, t.slashes, t.miner_slashes)
 
 
 @dataclass(frozen=True)
@@ -287,9 +287,11 @@ def _derive_validator_epochs(conn: Connection, epoch: int, block: int) -> list[d
     reveals = {
         v: bytes(s)
         for v, s in conn.execute(
-            select(t.reveals.c.validator, t.reveals.c.scores).where(t.reveals.c.epoch == epoch)
+            select(t.reveals.c.validator, t.reveals.c.lanes).where(t.reveals.c.epoch == epoch)
         )
     }
     s = t.batch_scores.c
-    scores = conn.execute(select(s.idx, s.consensus, s.trace_count).where(s.epoch == epoch))
-    return validator_epoch_rows(epoch, block, commits, reveals, list(scores))
+    scores = conn.execute(
+        select(s.idx, s.consensus, s.digest, s.weight, s.trace_count).where(s.epoch == epoch)
+    )
+    return validator_epoch_rows(epoch, block, commits, reveals, [tuple(r) for r in scores])

@@ -1,12 +1,13 @@
 """A small devnet history played on the real contracts, with what the ledger must hold.
 
 Two epochs: three validators stake (one commits and never reveals in epoch 0 and
-is slashed), two environment owners register (one publishes a second version),
-the refinery role registers a base model and a child, two miners submit four
-batches, both epochs are committed, revealed and finalized in chunks, a
-validator starts unbonding, and three accounts claim. The expected credits come
-from ``client.protocol_math`` (tested against the contracts on its own), batch
-by batch, in the order the contract credits them.
+is slashed), two bonded miners, two environment owners register (one publishes
+a second version), the refinery role registers a base model and a child, the
+miners submit four batches (the stake majority flags one FRAUD, which slashes its
+miner), validators reveal lanes with digests and per-environment weights, both
+epochs are finalized in chunks, a validator starts unbonding, and three accounts
+claim. The expected rows come from ``client.protocol_math`` (tested against the
+contracts on its own), credit by credit, in the order the contract credits them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from typer.testing import CliRunner, Result
 
 from client.cli import app
 from client.protocol_math import (
-    SCORE_SCALE,
+    FRAUD,
+    BatchInput,
     ValidatorReveal,
     commitment,
-    pack_scores,
+    lane_score,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
     predict_epoch,
 )
 from deploy.devchain import WAD, DevChain, Window, raw_cid
@@ -61,11 +66,14 @@ class History:
     epochs: tuple[int, int]
     # (epoch, idx, miner, env, version, sequence, traces, model)
     batches: list[tuple[int, int, str, int, int, int, int, int]]
-    consensus: dict[int, list[int]]
+    consensus: dict[int, list[int]]  # scores (FRAUD for a flagged batch)
+    digests: dict[int, list[int]]
     rewards: list[Reward]
-    scores: dict[int, dict[str, list[int] | None]]
+    lanes: dict[int, dict[str, list[int]]]  # what each validator committed to
+    env_weights: dict[int, dict[int, int]]  # the stake-weighted medians
     stakes: dict[int, dict[str, int]]
-    slashed: dict[str, int]
+    slashed: dict[str, int]  # validators that did not reveal
+    miner_slashes: dict[tuple[int, int], tuple[str, int]]  # (epoch, batch) -> (miner, amount)
     claimed: dict[str, int]
     carry: int
     settlements: dict[int, tuple[int, int, int, int, int]] = field(default_factory=dict)
@@ -74,39 +82,9 @@ class History:
         """Total credited to ``account``."""
         return sum(r.amount for r in self.rewards if r.account == account)
 
-
-def _expected_rewards(
-    epoch: int,
-    batches: list[tuple[str, str, int, int, int]],  # miner, owner, env, traces, index
-    reveals: list[ValidatorReveal],
-    outcome_consensus: list[int],
-    pots: tuple[int, int, int],
-) -> list[Reward]:
-    miner_pot, validator_pot, env_pot = pots
-    weights = [c * n for c, (_, _, _, n, _) in zip(outcome_consensus, batches, strict=True)]
-    total = sum(weights)
-    out: list[Reward] = []
-    for w, (miner, owner, env, _, index) in zip(weights, batches, strict=True):
-        if w and total:
-            out.append(Reward(epoch, miner, 0, index, miner_pot * w // total))
-            out.append(Reward(epoch, owner, 2, env, env_pot * w // total))
-    revealed = [v for v in reveals if v.scores is not None]
-    agreement = {
-        v.address: sum(
-            n * (SCORE_SCALE - abs(s - c))
-            for s, c, (_, _, _, n, _) in zip(
-                v.scores or [], outcome_consensus, batches, strict=True
-            )
-        )
-        for v in revealed
-    }
-    vw = sum(v.stake * agreement[v.address] for v in revealed)
-    for v in reveals:
-        if v.scores is not None and vw:
-            amount = validator_pot * v.stake * agreement[v.address] // vw
-            if amount:
-                out.append(Reward(epoch, v.address, 1, 0, amount))
-    return [r for r in out if r.amount]
+    def scores(self, epoch: int) -> dict[str, list[int]]:
+        """The scores each validator committed to in ``epoch`` (its lanes' top bits)."""
+        return {v: [lane_score(x) for x in lanes] for v, lanes in self.lanes[epoch].items()}
 
 
 def play_history(chain: DevChain) -> History:
@@ -117,6 +95,8 @@ def play_history(chain: DevChain) -> History:
     stake0 = {val_a: 3_000 * WAD, val_b: 1_000 * WAD, val_lazy: 1_500 * WAD}
     for v, amount in stake0.items():
         p.stake_as(v, amount)
+    for miner in (miner_a, miner_b):
+        p.bond_miner_as(miner)
     env1 = p.register_environment_as(owner1, raw_cid(b"env one"))
     p.send(owner1, p.registry, "publishVersion", env1, raw_cid(b"env one v2"))
     env2 = p.register_environment_as(owner2, raw_cid(b"env two"))
@@ -137,79 +117,108 @@ def play_history(chain: DevChain) -> History:
         batches.append((e0, i, miner, env, version, seq.get(miner, 0), traces, model))
         seq[miner] = seq.get(miner, 0) + 1
 
-    scores0: dict[str, list[int] | None] = {
-        val_a: [10_000, 5_000, 0],
-        val_b: [8_000, 5_000, 10_000],
-        val_lazy: [1, 2, 3],
+    # val_a holds 3/4 of the revealed stake: its lanes are the consensus, batch 2 is FRAUD.
+    lanes0 = {
+        val_a: [make_lane(10_000, 3), make_lane(5_000, 4), make_lane(FRAUD, 0)],
+        val_b: [make_lane(8_000, 3), make_lane(5_000, 4), make_lane(10_000, 9)],
+        val_lazy: [make_lane(1, 1), make_lane(2, 2), make_lane(3, 3)],
+    }
+    weights0 = {
+        val_a: {env1: 10_000, env2: 4_000},
+        val_b: {env1: 8_000},
+        val_lazy: {env1: 10_000, env2: 10_000},
     }
     salts = {v: keccak(v.encode()) for v in stake0}
+
+    def commit(epoch: int, v: str, lanes: list[int], weights: dict[int, int]) -> None:
+        words, env_words = pack_lanes(lanes), pack_env_weights(weights)
+        p.send(v, p.gym, "commit", epoch, commitment(epoch, v, words, env_words, salts[v]))
+
+    def reveal(epoch: int, v: str, lanes: list[int], weights: dict[int, int]) -> None:
+        p.send(v, p.gym, "reveal", epoch, pack_lanes(lanes), pack_env_weights(weights), salts[v])
+
     p.mine_to(p.window_opens(e0, Window.COMMIT))
-    for v, s in scores0.items():
-        p.send(v, p.gym, "commit", e0, commitment(e0, v, pack_scores(s or []), salts[v]))
+    for v, lanes in lanes0.items():
+        commit(e0, v, lanes, weights0[v])
     # epoch e1 runs its submit window now
     p.send(miner_b, p.gym, "submitBatch", env2, 1, raw_cid(b"b1-0"), 8, 2)
     batches.append((e1, 0, miner_b, env2, 1, 0, 8, 2))
     p.mine_to(p.window_opens(e0, Window.REVEAL))
     for v in (val_a, val_b):
-        p.send(v, p.gym, "reveal", e0, pack_scores(scores0[v] or []), salts[v])
+        reveal(e0, v, lanes0[v], weights0[v])
+    miner_stakes0 = {m: (p.stake_of(m), p.unbonding_of(m)[0]) for m in (miner_a, miner_b)}
     p.mine_to(p.window_opens(e0, Window.FINALIZE))
     p.finalize_all(e0, chunk=2)
-    slash0 = stake0[val_lazy] * params.slash_bps // 10_000
     p.send(val_b, p.staking, "requestUnbond", 200 * WAD)
 
+    slash0 = stake0[val_lazy] * params.slash_bps // 10_000
     stake1 = {val_a: stake0[val_a], val_lazy: stake0[val_lazy] - slash0}
-    scores1: dict[str, list[int] | None] = {val_a: [7_000], val_lazy: [9_000]}
+    lanes1 = {val_a: [make_lane(7_000, 1)], val_lazy: [make_lane(7_000, 1)]}
+    weights1: dict[str, dict[int, int]] = {val_a: {env2: 6_000}, val_lazy: {}}
     p.mine_to(p.window_opens(e1, Window.COMMIT))
-    for v, s in scores1.items():
-        p.send(v, p.gym, "commit", e1, commitment(e1, v, pack_scores(s or []), salts[v]))
+    for v, lanes in lanes1.items():
+        commit(e1, v, lanes, weights1[v])
     p.mine_to(p.window_opens(e1, Window.REVEAL))
-    for v, s in scores1.items():
-        p.send(v, p.gym, "reveal", e1, pack_scores(s or []), salts[v])
+    for v, lanes in lanes1.items():
+        reveal(e1, v, lanes, weights1[v])
     p.mine_to(p.window_opens(e1, Window.FINALIZE))
     p.finalize_all(e1, chunk=3)
 
-    emission = params.initial_epoch_emission
     rewards: list[Reward] = []
     consensus: dict[int, list[int]] = {}
+    digests: dict[int, list[int]] = {}
+    env_weights: dict[int, dict[int, int]] = {}
+    miner_slashes: dict[tuple[int, int], tuple[str, int]] = {}
     settlements: dict[int, tuple[int, int, int, int, int]] = {}
     carry = 0
-    history_scores = {e0: scores0, e1: scores1}
-    for epoch, stakes, slashed in ((e0, stake0, slash0), (e1, stake1, 0)):
+    plays: tuple[
+        tuple[
+            int,
+            dict[str, int],
+            dict[str, list[int]],
+            dict[str, dict[int, int]],
+            dict[str, tuple[int, int]],
+        ],
+        ...,
+    ] = (
+        (e0, stake0, lanes0, weights0, {**miner_stakes0, val_lazy: (stake0[val_lazy], 0)}),
+        (e1, stake1, lanes1, weights1, {}),
+    )
+    for epoch, stakes, lanes_of, weights, balances in plays:
         mine = [b for b in batches if b[0] == epoch]
-        reveals = [
-            ValidatorReveal(
-                v,
-                stakes[v],
-                history_scores[epoch][v] if not (epoch == e0 and v == val_lazy) else None,
-            )
-            for v in history_scores[epoch]
-        ]
         out = predict_epoch(
-            batches=[(b[2], owners[b[3]], b[6]) for b in mine],
-            validators=reveals,
-            emission=emission,
+            batches=[BatchInput(b[2], b[3], owners[b[3]], b[6]) for b in mine],
+            validators=[
+                ValidatorReveal(
+                    v, stakes[v], None if (epoch, v) == (e0, val_lazy) else lanes_of[v], weights[v]
+                )
+                for v in lanes_of
+            ],
+            emission=params.initial_epoch_emission,
             miner_bps=params.miner_bps,
             validator_bps=params.validator_bps,
             environment_bps=params.environment_bps,
+            slash_bps=params.slash_bps,
+            miner_slash_bps=params.miner_slash_bps,
+            stakes=balances,
             carry_in=carry,
-            slashed=slashed,
         )
-        consensus[epoch] = out.consensus
+        consensus[epoch] = out.scores
+        digests[epoch] = [c & 0x7F for c in out.consensus]
+        env_weights[epoch] = out.env_weights
         settlements[epoch] = (
             out.minted,
-            carry,
+            out.carried_in,
             out.miner_pot,
             out.validator_pot,
             out.environment_pot,
         )
-        rewards += _expected_rewards(
-            epoch,
-            [(b[2], owners[b[3]], b[3], b[6], b[1]) for b in mine],
-            reveals,
-            out.consensus,
-            (out.miner_pot, out.validator_pot, out.environment_pot),
-        )
+        rewards += [Reward(epoch, *credit) for credit in out.rewards]
+        for index, amount in out.miner_slashes.items():
+            miner_slashes[(epoch, index)] = (mine[index][2], amount)
         carry = out.carry_out
+    assert consensus[e0] == [10_000, 5_000, FRAUD]
+    assert env_weights[e0] == {env1: 10_000, env2: 4_000}
 
     claimed: dict[str, int] = {}
     for account in (miner_a, owner1, val_a):
@@ -227,10 +236,13 @@ def play_history(chain: DevChain) -> History:
         epochs=(e0, e1),
         batches=batches,
         consensus=consensus,
+        digests=digests,
         rewards=rewards,
-        scores=history_scores,
+        lanes={e0: lanes0, e1: lanes1},
+        env_weights=env_weights,
         stakes={e0: stake0, e1: stake1},
         slashed={val_lazy: slash0},
+        miner_slashes=miner_slashes,
         claimed=claimed,
         carry=carry,
         settlements=settlements,

@@ -80,7 +80,10 @@ def test_the_api_serves_the_ledger_synced_in_the_background(
     miner_b = _api(server, f"address/{h.miner_b}")
     assert int(miner_b["claimable"]) == h.credited(h.miner_b)
     assert miner_b["balance"] == "0"
-    assert _api(server, f"epoch/{h.epochs[0]}")["phase"] == "finalized"
+    epoch = _api(server, f"epoch/{h.epochs[0]}")
+    assert epoch["phase"] == "finalized"
+    assert epoch["env_weights"] == {str(e): w for e, w in h.env_weights[h.epochs[0]].items()}
+    assert [b["fraud"] for b in epoch["batches"]] == [False, False, True]
     assert _api(server, "env/2")["owner"] == h.owner2
     assert len(_api(server, "epochs?limit=3")) == 3
     assert [m["model_id"] for m in _api(server, "models")] == [1, 2]

@@ -94,4 +94,12 @@ def test_the_leaderboard_shows_the_right_numbers_and_search_finds_an_address(
             str(e) for e in h.epochs
         ]
         browser.save_screenshot(str(_ARTIFACTS / "dashboard-address.png"))
+
+        # The epoch with a FRAUD batch: its row is flagged, the environment weights are shown.
+        browser.get(server.url + f"#/epoch/{h.epochs[0]}")
+        rows = _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#env-weights tbody tr"))
+        assert [r.text for r in rows] == ["env 1 100.00%", "env 2 40.00%"]
+        flagged = browser.find_elements(By.CSS_SELECTOR, "#batches tr.fraud-row")
+        assert len(flagged) == 1
+        assert "FRAUD" in flagged[0].text
     assert (_ARTIFACTS / "dashboard-address.png").stat().st_size > 10_000

@@ -44,8 +44,13 @@ def test_queries_answer_for_addresses_epochs_envs_and_leaderboards(
 
     epoch = _json("ledger", "epoch", str(h.epochs[0]), "--no-sync")
     assert [b["consensus"] for b in epoch["batches"]] == h.consensus[h.epochs[0]]
-    revealed = list(h.scores[h.epochs[0]].values())[:2]
+    revealed = list(h.scores(h.epochs[0]).values())[:2]
     assert [v["scores"] for v in epoch["validators"]] == [*revealed, None]  # the lazy one: none
+    assert epoch["validators"][0]["matches"] == [True, True, True]  # its lanes are the consensus
+    assert epoch["validators"][1]["matches"] == [False, True, False]
+    assert [b["fraud"] for b in epoch["batches"]] == [False, False, True]
+    assert epoch["env_weights"] == {str(k): w for k, w in h.env_weights[h.epochs[0]].items()}
+    assert int(epoch["miner_slashed"]) == sum(n for _, n in h.miner_slashes.values())
     assert epoch["phase"] == "finalized"
 
     top = _json("ledger", "top", "--role", "validator", "--no-sync")

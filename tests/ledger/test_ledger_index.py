@@ -54,9 +54,18 @@ def test_indexing_a_devnet_history_gives_the_exact_rows(history: History, indexe
     ]  # fmt: skip
     cids = [bytes(c) for (c,) in _rows(indexer, t.batches, "cid")]
     assert cids == [raw_cid(f"b0-{i}".encode()) for i in range(3)] + [raw_cid(b"b1-0")]
-    assert _rows(indexer, t.batch_scores, "epoch", "idx", "consensus") == [
-        (e, i, c) for e in (e0, e1) for i, c in enumerate(h.consensus[e])
+    assert _rows(indexer, t.batch_scores, "epoch", "idx", "consensus", "digest") == [
+        (e, i, c, d)
+        for e in (e0, e1)
+        for i, (c, d) in enumerate(zip(h.consensus[e], h.digests[e], strict=True))
     ]
+    assert _rows(indexer, t.env_weights, "epoch", "env_id", "weight") == [
+        (e, env, w) for e in (e0, e1) for env, w in h.env_weights[e].items()
+    ]
+    assert _amounts(indexer, t.miner_slashes, "epoch", "idx", "miner") == [
+        (e, i, low(m), amount) for (e, i), (m, amount) in h.miner_slashes.items()
+    ]
+    assert len(h.miner_slashes) == 1
     assert _amounts(indexer, t.rewards, "epoch", "account", "role", "subject") == [
         (r.epoch, low(r.account), r.role, r.subject, r.amount) for r in h.rewards
     ]
@@ -77,12 +86,12 @@ def test_indexing_a_devnet_history_gives_the_exact_rows(history: History, indexe
     ]
     assert _amounts(indexer, t.claims, "account") == [(low(a), n) for a, n in h.claimed.items()]
     assert _rows(indexer, t.commits, "epoch", "validator") == [
-        (e, low(v)) for e in (e0, e1) for v in h.scores[e]
+        (e, low(v)) for e in (e0, e1) for v in h.lanes[e]
     ]
     assert _rows(indexer, t.env_versions, "env_id", "version") == [(1, 1), (1, 2), (2, 1)]
     assert _rows(indexer, t.models, "model_id", "parent_id") == [(1, 0), (2, 1)]
 
-    # agreement is in no event: derived at finalization, equal to the contract's record
+    # the credit is in no event: derived at finalization, equal to the contract's record
     for epoch, validator, agreement in _rows(
         indexer, t.validator_epochs, "epoch", "validator", "agreement"
     ):
@@ -102,6 +111,9 @@ def test_indexing_a_devnet_history_gives_the_exact_rows(history: History, indexe
     assert {a: n for (k, a), n in sums.items() if k == Kind.CLAIMED} == {
         low(a): n for a, n in h.claimed.items()
     }
+    assert {a: n for (k, a), n in sums.items() if k == Kind.MINER_SLASHED} == {
+        low(m): n for m, n in h.miner_slashes.values()
+    }
 
     ledger = Ledger(indexer.store)
     val_b = ledger.address(h.val_b)
@@ -110,6 +122,16 @@ def test_indexing_a_devnet_history_gives_the_exact_rows(history: History, indexe
     miner_b = ledger.address(h.miner_b)
     assert miner_b.credited == h.credited(h.miner_b) == miner_b.claimable
     assert [(m.epoch, m.batches, m.traces) for m in miner_b.miner] == [(e0, 1, 20), (e1, 1, 8)]
+    # the miner whose batch was flagged: its slash, replayed stake and flagged batch
+    ((_, slash),) = h.miner_slashes.items()
+    miner_a = ledger.address(h.miner_a)
+    assert miner_a.miner_slashed == slash[1]
+    assert [(m.epoch, m.fraud, m.slashed) for m in miner_a.miner] == [(e0, 1, slash[1])]
+    assert miner_a.validator is not None  # it staked its bond
+    assert miner_a.validator.stake == h.chain.stake_of(h.miner_a)
+    flagged = [b for b in ledger.epoch(e0).batches if b.fraud]
+    assert [(b.index, b.miner_slashed, b.miner_reward) for b in flagged] == [(2, slash[1], 0)]
+    assert ledger.epoch(e0).env_weights == h.env_weights[e0]
     top = ledger.top("miner")
     assert [(r.subject, r.reward) for r in top.rows] == sorted(
         ((m, h.credited(m)) for m in (h.miner_a, h.miner_b)), key=lambda x: -x[1]

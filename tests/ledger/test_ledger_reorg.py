@@ -38,7 +38,7 @@ def test_a_reverted_branch_is_undone_and_the_new_one_indexed(
     # the branch that will be dropped: a claim, a new environment, a batch
     p.send(h.miner_b, p.gym, "claim")
     p.register_environment_as(h.owner2, raw_cid(b"env three"))
-    p.send(h.miner_a, p.gym, "submitBatch", 1, 2, raw_cid(b"dropped"), 7, 2)
+    p.send(h.miner_b, p.gym, "submitBatch", 1, 2, raw_cid(b"dropped"), 7, 2)  # miner_a: slashed
     dropped_epoch = p.current_epoch()
     p.mine_to(p.block_number() + 3)
     dropped_head = p.block_number()

@@ -119,17 +119,26 @@ def test_phases_follow_the_contract_windows() -> None:
 
 
 def test_stake_replay_slashes_active_and_unbonding_like_the_contract() -> None:
-    def ev(kind: int, amount: int, staked: int | None = None, release: int | None = None) -> Any:
+    def ev(
+        kind: int,
+        amount: int,
+        staked: int | None = None,
+        release: int | None = None,
+        bps: int | None = None,
+    ) -> Any:
         hi, lo = split_wei(amount)
         shi, slo = split_wei(staked) if staked is not None else (None, None)
         return SimpleNamespace(kind=kind, amount_hi=hi, amount_lo=lo, staked_hi=shi,
-                               staked_lo=slo, release_epoch=release)  # fmt: skip
+                               staked_lo=slo, release_epoch=release, bps=bps)  # fmt: skip
 
     events = [ev(StakeKind.STAKED, 1_000, staked=1_000), ev(StakeKind.UNBOND, 400, release=5),
-              ev(StakeKind.SLASHED, 100)]  # fmt: skip
-    assert replay_stake(events, 1_000) == (540, 360, 5)  # 10% of 600 and 10% of 400
-    events.append(ev(StakeKind.WITHDRAWN, 360))
-    assert replay_stake(events, 1_000) == (540, 0, None)
+              ev(StakeKind.SLASHED, 100, bps=1_000)]  # fmt: skip
+    assert replay_stake(events) == (540, 360, 5)  # 10% of 600 and 10% of 400
+    # a miner's slash takes another fraction (the event says which): half of each part
+    events.append(ev(StakeKind.SLASHED, 450, bps=5_000))
+    assert replay_stake(events) == (270, 180, 5)
+    events.append(ev(StakeKind.WITHDRAWN, 180))
+    assert replay_stake(events) == (270, 0, None)
 
 
 def test_epoch_ranges_parse_or_say_what_to_write() -> None:

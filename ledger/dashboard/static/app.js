@@ -36,6 +36,9 @@ function wgt(wei, decimals = 4) {
 }
 
 const pct = (bps) => (bps === null || bps === undefined ? "" : (bps / 100).toFixed(2) + "%");
+const FRAUD = 0x3FFF;
+// A consensus or revealed score: a percentage, or a FRAUD flag.
+const score = (bps) => (bps === FRAUD ? h("span", { class: "fraud" }, "FRAUD") : pct(bps));
 const short = (a) => (a && a.length > 14 ? a.slice(0, 8) + "…" + a.slice(-4) : a || "");
 const addr = (a) => h("a", { href: "#/address/" + a, class: "mono", title: a }, short(a));
 const epochLink = (e) => h("a", { href: "#/epoch/" + e }, String(e));
@@ -198,15 +201,18 @@ async function addressView(address) {
         "address-balance") : null,
       Object.entries(r.by_role).filter(([, v]) => v !== "0")
         .map(([role, v]) => stat("as " + role, wgt(v))),
-      r.slashed !== "0" ? stat("slashed", wgt(r.slashed)) : null)))];
+      r.slashed !== "0" ? stat("slashed as validator", wgt(r.slashed)) : null,
+      r.miner_slashed !== "0" ? stat("slashed as miner", wgt(r.miner_slashed), "address-miner-slashed")
+        : null)))];
   if (r.rewards.length) {
     parts.push(wide(card("Rewards per epoch", plot("/plot/rewards.png?address=" + r.address,
       "rewards of this address", "no plot"))));
   }
   if (r.miner.length) {
-    parts.push(card("As miner", table(["epoch", "batches", "traces", "consensus", "reward"],
-      r.miner.map((m) => ({ cells: [epochLink(m.epoch), m.batches, m.traces,
-        pct(m.consensus_bps), wgt(m.reward)] })), { id: "as-miner" })));
+    parts.push(card("As miner", table(["epoch", "batches", "traces", "consensus", "FRAUD", "reward",
+      "slashed"], r.miner.map((m) => ({ cells: [epochLink(m.epoch), m.batches, m.traces,
+        pct(m.consensus_bps), m.fraud || "", wgt(m.reward), m.slashed !== "0" ? wgt(m.slashed) : ""] })),
+      { id: "as-miner" })));
   }
   if (r.validator) {
     const v = r.validator;
@@ -228,15 +234,25 @@ async function addressView(address) {
   view.replaceChildren(...parts);
 }
 
+// A validator's revealed score for a batch, starred when its whole lane (score and digest) is the
+// consensus lane: only those batches earn it credit.
+function revealed(v, index) {
+  if (!v.scores) return "—";
+  const matched = v.matches && v.matches[index];
+  return h("span", { class: matched ? "match" : null, title: matched ? "consensus lane" : null },
+    score(v.scores[index]), matched ? "*" : "");
+}
+
 function batchTable(batches, validators) {
   const columns = ["epoch", "batch", { title: "miner", left: true }, { title: "env", left: true },
     "traces", "model", "consensus", ...validators.map((v) => ({ title: short(v.validator), mono: true })),
-    "miner reward",
-    "royalty"];
-  return table(columns, batches.map((b) => ({ cells: [epochLink(b.epoch), b.index, addr(b.miner),
+    "miner reward", "royalty", "miner slashed"];
+  return table(columns, batches.map((b) => ({ attrs: b.fraud ? { class: "fraud-row" } : {},
+    cells: [epochLink(b.epoch), b.index, addr(b.miner),
     h("span", {}, envLink(b.env_id), " v" + b.env_version), b.traces, b.model_id,
-    pct(b.consensus), ...validators.map((v) => (v.scores ? pct(v.scores[b.index]) : "—")),
-    wgt(b.miner_reward), wgt(b.royalty)] })), { id: "batches" });
+    score(b.consensus), ...validators.map((v) => revealed(v, b.index)),
+    wgt(b.miner_reward), wgt(b.royalty), b.miner_slashed !== "0" ? wgt(b.miner_slashed) : ""] })),
+    { id: "batches" });
 }
 
 async function epochView(epoch) {
@@ -247,6 +263,7 @@ async function epochView(epoch) {
     ["minted", s.minted], ["carried in", s.carried_in], ["miner pot", s.miner_pot],
     ["validator pot", s.validator_pot], ["environment pot", s.environment_pot],
     ...Object.entries(r.rewards).map(([role, v]) => ["credited to " + role + "s", v]),
+    ...(r.miner_slashed !== "0" ? [["miners slashed (FRAUD)", r.miner_slashed]] : []),
     ...(s.carry_out !== null ? [["carry out", s.carry_out]] : []),
   ].map(([k, v]) => ({ cells: [k, wgt(v)] })), { id: "split" }) : h("p", { class: "muted" }, "not settled yet");
   view.replaceChildren(
@@ -254,8 +271,13 @@ async function epochView(epoch) {
       `submit ${w.submit[0]}–${w.submit[1] - 1} · commit ${w.commit[0]}–${w.commit[1] - 1} · ` +
       `reveal ${w.reveal[0]}–${w.reveal[1] - 1} · finalize from ${w.finalize[0]} · seed ` +
       (r.seed ? short(r.seed) : "not set")))),
-    wide(card("Batches and scores per validator", r.batches.length
-      ? batchTable(r.batches, r.validators.slice(0, 8)) : h("p", { class: "muted" }, "no batch"))),
+    wide(card("Batches and scores per validator (* = the validator's lane is the consensus)",
+      r.batches.length ? batchTable(r.batches, r.validators.slice(0, 8))
+        : h("p", { class: "muted" }, "no batch"))),
+    card("Environment weights", Object.keys(r.env_weights).length
+      ? table([{ title: "environment", left: true }, "weight"], Object.entries(r.env_weights)
+        .map(([env, w]) => ({ cells: [envLink(env), pct(w)] })), { id: "env-weights" })
+      : h("p", { class: "muted" }, "not scored yet")),
     card("Validators", table([{ title: "validator", left: true }, "stake", "revealed", "agreement",
       "reward", "slashed"], r.validators.map((v) => ({ cells: [addr(v.validator), wgt(v.stake),
       yesno(v.revealed), pct(v.agreement_bps), wgt(v.reward), wgt(v.slashed)] })),
@@ -272,9 +294,9 @@ async function envView(id) {
       stat("state", r.active ? "active" : "deactivated")))),
     card("Versions", table(["version", { title: "spec", left: true }, "block"],
       r.versions.map(([v, cid, block]) => ({ cells: [v, h("span", { class: "mono" }, cid), block] })))),
-    card("Per epoch", table(["epoch", "batches", "traces", "consensus", "royalties"],
+    card("Per epoch", table(["epoch", "batches", "traces", "consensus", "weight", "royalties"],
       r.epochs.map((e) => ({ cells: [epochLink(e.epoch), e.batches, e.traces,
-        pct(e.consensus_bps), wgt(e.royalty)] })), { id: "env-epochs" })));
+        pct(e.consensus_bps), pct(e.weight), wgt(e.royalty)] })), { id: "env-epochs" })));
 }
 
 // ─── routing ────────────────────────────────────────────────────────────────
