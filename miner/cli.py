@@ -16,6 +16,7 @@ from eth_utils import to_checksum_address
 from rich.console import Console
 from rich.table import Table
 
+from client.contracts import Protocol
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
 from client.tx import TxSender
 from client.wallet import select_wallet
@@ -103,6 +104,7 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
     protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
     sender = protocol.sender
     assert isinstance(sender, TxSender)
+    _require_bond(protocol, sender.address)
     store = session.store()
     handle = _model(session, protocol, model)
     policy = load_policy(
@@ -132,6 +134,18 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
         console.print("stopped; unfinished batches stay in the spool and resume on the next start")
     finally:
         spool.close()
+
+
+def _require_bond(protocol: Protocol, miner: str) -> None:
+    """Refuse to start (before loading a model) when the contract would refuse every batch."""
+    bond = protocol.miner_bond(miner)
+    if not bond.bonded:
+        more = -(-bond.shortfall // _WAD)  # whole WGT, rounded up
+        raise MinerError(
+            f"{miner} has {bond.staked / _WAD:,.4f} WGT staked but miners need a bond of "
+            f"{bond.required / _WAD:,.4f} WGT to submit batches: run `worldgym stake AMOUNT` "
+            f"first (AMOUNT at least {more})"
+        )
 
 
 def _status(session: Session, address: str) -> dict[str, Any]:

@@ -96,6 +96,8 @@ def make_world(
     _, spec_cid = pin_spec(store, small)
     env_id = chain.register_environment_as(chain.accounts[1], spec_cid)
     account, sender, protocol = signing_account(chain)
+    chain.fund(account.address, chain.deployment.params.miner_stake)
+    protocol.bond_miner()  # miners need a bond to submit
     return World(chain, store, model, env_id, account, protocol, sender, root)
 
 

@@ -5,7 +5,9 @@ epoch needs from this validator, reading both its local state and the chain,
 so it is safe to call after any crash:
 
 * in epoch ``e``'s **commit** window: score every batch of ``e`` (if not yet
-  scored), write scores + salt + commitment to the state file, then commit
+  scored), pack each verdict as a lane (``score << 7 | digest``, FRAUD for
+  fraud), choose environment weights (the injectable ``env_weights`` hook),
+  write lanes + weights + salt + commitment to the state file, then commit
   (unless the chain already has that commitment);
 * in the **reveal** window: reveal (unless already revealed on chain);
 * after it: finalize ``e`` in chunks (anyone may) and claim what is credited.
@@ -15,22 +17,39 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from client.contracts import Protocol, Stage, Window
+from client.contracts import BatchRecord, Protocol, Stage, Window
 from client.errors import ChainError
-from client.protocol_math import commitment, pack_scores
+from client.protocol_math import (
+    FRAUD,
+    commitment,
+    default_env_weights,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
+)
 from storage.errors import StorageError
+from validator.checks import BatchVerdict
 from validator.engine import BatchScorer, sample_seed_for
 from validator.errors import StateError, ValidatorError
 from validator.state import EpochRecord, EpochState, ValidatorState
 
-__all__ = ["Validator", "ValidatorConfig"]
+__all__ = ["EnvWeights", "Validator", "ValidatorConfig", "full_env_weights"]
+
+EnvWeights = Callable[[int, Sequence[int]], dict[int, int]]
+"""``(epoch, env ids with a batch in it) -> {env_id: weight in 0..10,000}``: the weights a
+validator reveals (an environment it leaves out weighs 0)."""
+
+
+def full_env_weights(epoch: int, env_ids: Sequence[int]) -> dict[int, int]:
+    """The default :data:`EnvWeights`: full weight for every environment with a batch."""
+    return default_env_weights(env_ids)
 
 
 @dataclass(frozen=True)
@@ -55,8 +74,10 @@ class Validator:
         *,
         console: Console | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        env_weights: EnvWeights = full_env_weights,
     ) -> None:
         self.protocol = protocol
+        self.env_weights = env_weights
         self.scorer = scorer
         self.state = state
         self.config = config or ValidatorConfig()
@@ -118,14 +139,22 @@ class Validator:
             console=self.console,
         ) as progress:
             bar = progress.add_task("score", total=count)
-            verdicts = self.scorer.score_epoch(
-                epoch, sample_seed=sample_seed, on_batch=lambda _r, _v: progress.advance(bar)
-            )
+            env_ids: set[int] = set()
+
+            def scored(record: BatchRecord, _verdict: BatchVerdict) -> None:
+                env_ids.add(record.env_id)
+                progress.advance(bar)
+
+            verdicts = self.scorer.score_epoch(epoch, sample_seed=sample_seed, on_batch=scored)
         scores = [v.score for v in verdicts]
+        lanes = [make_lane(FRAUD if v.fraud else v.score, v.digest) for v in verdicts]
+        weights = self.env_weights(epoch, sorted(env_ids))
         reasons = [v.reason for v in verdicts]
         salt = os.urandom(32)
-        digest = commitment(epoch, self.address, pack_scores(scores), salt)
-        return self.state.record_scores(epoch, scores, reasons, salt, digest)
+        digest = commitment(epoch, self.address, pack_lanes(lanes), pack_env_weights(weights), salt)
+        return self.state.record_scores(
+            epoch, scores, reasons, salt, digest, lanes=lanes, env_weights=weights
+        )
 
     # ─── commit, reveal, finalize ────────────────────────────────────────────
 
@@ -158,7 +187,10 @@ class Validator:
         if self.protocol.commitment(record.epoch, self.address).revealed:
             self.state.advance(record.epoch, EpochState.REVEALED)
             return []
-        receipt = self.protocol.reveal(record.epoch, pack_scores(record.scores), record.salt)
+        receipt = self.protocol.reveal(
+            record.epoch, pack_lanes(record.lanes), pack_env_weights(record.env_weights),
+            record.salt,
+        )  # fmt: skip
         self.state.advance(
             record.epoch, EpochState.REVEALED, reveal_tx=receipt["transactionHash"].to_0x_hex()
         )

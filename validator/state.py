@@ -5,8 +5,9 @@ owner can read (the salt is a secret until the reveal)::
 
     scored ──commit tx──▶ committed ──reveal tx──▶ revealed ──▶ finalized
 
-The row (scores, salt, commitment) is written and synced *before* the commit
-transaction is signed, so a crash at any point leaves what the reveal needs.
+The row (scores, the lanes and environment weights committed to, salt,
+commitment) is written and synced *before* the commit transaction is signed, so
+a crash at any point leaves what the reveal needs.
 After a restart the validator asks the chain whether its commitment landed
 and carries on from there; it never commits twice and never loses a salt.
 """
@@ -17,7 +18,7 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -46,14 +47,25 @@ CREATE TABLE IF NOT EXISTS epochs (
     commitment BLOB NOT NULL,
     commit_tx TEXT,
     reveal_tx TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    lanes TEXT NOT NULL DEFAULT '[]',
+    env_weights TEXT NOT NULL DEFAULT '{}'
 );
 """
+# Columns added since the first state files (protocol v2): added in place to older files.
+_ADDED_COLUMNS = {
+    "lanes": "TEXT NOT NULL DEFAULT '[]'",
+    "env_weights": "TEXT NOT NULL DEFAULT '{}'",
+}
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """This validator's scores for one epoch and how far it got."""
+    """This validator's verdicts for one epoch and how far it got.
+
+    ``lanes`` and ``env_weights`` are exactly what it committed to (``score << 7 | digest``
+    per batch, and ``{env_id: weight}``); ``scores`` are the batch scores for people.
+    """
 
     epoch: int
     state: EpochState
@@ -63,6 +75,8 @@ class EpochRecord:
     commitment: bytes
     commit_tx: str | None
     reveal_tx: str | None
+    lanes: list[int] = field(default_factory=list)
+    env_weights: dict[int, int] = field(default_factory=dict)
 
 
 class ValidatorState:
@@ -80,6 +94,10 @@ class ValidatorState:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(epochs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE epochs ADD COLUMN {column} {kind}")
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the validator state {self.path}: {exc}") from None
         self._db.row_factory = sqlite3.Row
@@ -98,9 +116,17 @@ class ValidatorState:
             raise StateError(f"the validator state {self.path} refused a write: {exc}") from None
 
     def record_scores(
-        self, epoch: int, scores: list[int], reasons: list[str], salt: bytes, commitment: bytes
+        self,
+        epoch: int,
+        scores: list[int],
+        reasons: list[str],
+        salt: bytes,
+        commitment: bytes,
+        *,
+        lanes: list[int],
+        env_weights: dict[int, int],
     ) -> EpochRecord:
-        """Keep the scores, salt and commitment of ``epoch`` (before anything is sent)."""
+        """Keep the verdicts, salt and commitment of ``epoch`` (before anything is sent)."""
         existing = self.get(epoch)
         if existing is not None:
             raise StateError(
@@ -108,10 +134,11 @@ class ValidatorState:
                 "once recorded, so that the commitment on chain can always be revealed"
             )
         self._execute(
-            "INSERT INTO epochs (epoch, state, scores, reasons, salt, commitment, updated_at) "
-            "VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO epochs (epoch, state, scores, reasons, salt, commitment, updated_at, "
+            "lanes, env_weights) VALUES (?,?,?,?,?,?,?,?,?)",
             (epoch, EpochState.SCORED.value, json.dumps(scores), json.dumps(reasons), salt,
-             commitment, time.time()),
+             commitment, time.time(), json.dumps(lanes),
+             json.dumps({str(k): v for k, v in env_weights.items()})),
         )  # fmt: skip
         record = self.get(epoch)
         assert record is not None
@@ -152,4 +179,6 @@ def _record(row: sqlite3.Row) -> EpochRecord:
         commitment=bytes(row["commitment"]),
         commit_tx=row["commit_tx"],
         reveal_tx=row["reveal_tx"],
+        lanes=[int(x) for x in json.loads(row["lanes"])],
+        env_weights={int(k): int(v) for k, v in json.loads(row["env_weights"]).items()},
     )

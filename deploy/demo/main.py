@@ -93,7 +93,11 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         dashboard = books.serve(args.port)
         console.print(f"[bold]dashboard[/] at {dashboard.url} (live while the demo runs)")
         creator = net.actor("creator", "environment owner", wgt=1_000 * _WAD)
-        miners = [net.actor(f"miner-{c}", "miner") for c in "ab"]
+        bond = chain.deployment.params.miner_stake
+        miners = [net.actor(f"miner-{c}", "miner", wgt=bond) for c in "ab"]
+        for m in miners:
+            m.protocol.bond_miner()  # a miner needs its bond staked to submit
+        console.print(f"  miners bonded {bond / _WAD:,.0f} WGT each")
         stakes = (3_000, 2_000, 1_200)
         validators = [
             net.actor(f"validator-{c}", "validator", wgt=s * _WAD)

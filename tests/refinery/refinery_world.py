@@ -19,7 +19,13 @@ from pathlib import Path
 
 import yaml
 
-from client.protocol_math import commitment, pack_scores
+from client.protocol_math import (
+    commitment,
+    default_env_weights,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
+)
 from client.schemas import (
     BatchDocument,
     BatchHeader,
@@ -114,6 +120,8 @@ def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
     validators = chain.accounts[5:7]
     for v in validators:
         chain.stake_as(v, chain.deployment.params.min_stake)
+    for miner in chain.accounts[2:5]:
+        chain.bond_miner_as(miner)
     return Chain(
         chain, store, load_environment(spec), env_id, base, chain.accounts[2:5], validators, root
     )
@@ -167,16 +175,16 @@ def play_epoch(c: Chain, submissions: Sequence[Submission], *, unpinned: int | N
         chain.send(
             s.miner, chain.gym, "submitBatch", c.env_id, 1, cid_to_bytes(cid), s.tasks, c.base.id
         )
-    scores = [s.consensus_bps for s in submissions]
+    lanes = pack_lanes([make_lane(s.consensus_bps, 0) for s in submissions])
+    weights = pack_env_weights(default_env_weights([c.env_id]))
     salts = {v: os.urandom(32) for v in c.validators}
     chain.mine_to(chain.window_opens(epoch, Window.COMMIT))
     for v in c.validators:
-        chain.send(
-            v, chain.gym, "commit", epoch, commitment(epoch, v, pack_scores(scores), salts[v])
-        )
+        digest = commitment(epoch, v, lanes, weights, salts[v])
+        chain.send(v, chain.gym, "commit", epoch, digest)
     chain.mine_to(chain.window_opens(epoch, Window.REVEAL))
     for v in c.validators:
-        chain.send(v, chain.gym, "reveal", epoch, pack_scores(scores), salts[v])
+        chain.send(v, chain.gym, "reveal", epoch, lanes, weights, salts[v])
     chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
     chain.finalize_all(epoch, chunk=64)
     return epoch

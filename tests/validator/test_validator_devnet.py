@@ -18,7 +18,13 @@ from forge import small_environment, solver_batch
 from worlds import World, signing_account
 
 from client.contracts import BatchRecord, Protocol, Window
-from client.protocol_math import commitment, pack_scores
+from client.protocol_math import (
+    commitment,
+    default_env_weights,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
+)
 from client.schemas import encode_batch
 from policy.hf import TransformersPolicy
 from storage import cid_to_bytes
@@ -45,6 +51,8 @@ def _validator(world: World, protocol: Protocol, root: Path) -> Validator:
 def _submit_solver_batch(world: World, policy: TransformersPolicy) -> str:
     cheat: Protocol = signing_account(world.chain)[2]
     chain = world.chain
+    chain.fund(cheat.sender.address, chain.deployment.params.miner_stake)  # type: ignore[union-attr]
+    cheat.bond_miner()
     epoch = chain.current_epoch()
     seed = cheat.poke_seed(epoch)
     miner = cheat.sender.address  # type: ignore[union-attr]
@@ -84,11 +92,16 @@ def test_consensus_dishonest_validator_restart_and_slash(
     assert scores.scores == honest[1].state.get(epoch).scores  # type: ignore[union-attr]
     assert scores.scores[1] == 0
     assert "proof of rollout" in scores.reasons[1]
+    assert scores.lanes == honest[1].state.get(epoch).lanes  # type: ignore[union-attr]
+    assert scores.env_weights == {world.env_id: 10_000}  # the default: full weight
     salts = {}
-    for cheat, claims in ((liar, [10_000, 10_000]), (silent, scores.scores)):
+    full_marks = [make_lane(10_000, 0)] * 2
+    weights = pack_env_weights(default_env_weights([world.env_id]))
+    for cheat, claims in ((liar, full_marks), (silent, scores.lanes)):
         address = cheat.sender.address  # type: ignore[union-attr]
         salts[address] = os.urandom(32)
-        cheat.commit(epoch, commitment(epoch, address, pack_scores(claims), salts[address]))
+        digest = commitment(epoch, address, pack_lanes(claims), weights, salts[address])
+        cheat.commit(epoch, digest)
 
     # "Crash" the small validator after its commit: a new object on the same state file.
     honest[1].state.close()
@@ -99,12 +112,12 @@ def test_consensus_dishonest_validator_restart_and_slash(
     assert honest[0].step() == [f"epoch {epoch}: revealed"]
     assert restarted.step() == [f"epoch {epoch}: revealed"]
     liar_address = liar.sender.address  # type: ignore[union-attr]
-    liar.reveal(epoch, pack_scores([10_000, 10_000]), salts[liar_address])
+    liar.reveal(epoch, pack_lanes(full_marks), weights, salts[liar_address])
 
     chain.mine_to(chain.window_opens(epoch, Window.FINALIZE))
     assert any("finalized" in line for line in honest[0].step())
     restarted.step()
-    assert [chain.consensus(epoch, i) for i in range(2)] == scores.scores
+    assert [chain.consensus_lane(epoch, i) for i in range(2)] == scores.lanes
 
     def claimed(p: Protocol) -> int:
         address = p.sender.address  # type: ignore[union-attr]

@@ -1,0 +1,32 @@
+"""``worldgym mine`` refuses to start, before loading any model, when the miner has no bond."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from worlds import World, write_config
+
+from client.cli import app
+from deploy.anvil import AnvilProcess
+
+pytestmark = pytest.mark.ml
+
+_PASSWORD = "a miner's password"
+
+
+def test_mine_without_a_bond_says_to_stake_first(world: World, anvil: AnvilProcess) -> None:
+    config = write_config(world, anvil.url, _PASSWORD)
+    address = world.account.address
+    world.protocol.request_unbond(world.chain.stake_of(address))  # no longer bonded
+    env = {"WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": _PASSWORD}
+    # A model that does not exist: the bond check must come before the model is loaded.
+    args = ["mine", "--env", str(world.env_id), "--once", "--model", str(Path("/nonexistent"))]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1, result.output
+    assert f"{address} has 0.0000 WGT staked but miners need a bond of 100.0000 WGT" in (
+        result.output
+    )
+    assert "`worldgym stake AMOUNT` first (AMOUNT at least 100)" in result.output
+    assert "Traceback" not in result.output
