@@ -2,7 +2,9 @@
 
 Checkpoint manifests, dataset manifests and metrics documents are all read the
 same way: at most ``max_bytes`` from the store (which verifies every block
-against the CID), parsed as JSON, and refused unless they are an object whose
+against the CID), parsed as JSON in bounded time and memory
+(:func:`storage.bounded_json.loads_bounded`: nesting depth checked before the
+parser recurses, ``NaN`` refused), and refused unless they are an object whose
 ``schema`` is the expected one. Each failure is a :class:`DocumentError` whose
 message says which document and why; callers re-raise it in their own
 package's vocabulary.
@@ -10,13 +12,15 @@ package's vocabulary.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from storage.bounded_json import JSONLimitError, loads_bounded
 from storage.errors import StorageError
 from storage.store import ContentStore
 
-__all__ = ["DocumentError", "read_document"]
+__all__ = ["MAX_DOCUMENT_DEPTH", "DocumentError", "read_document"]
+
+MAX_DOCUMENT_DEPTH = 32
 
 
 class DocumentError(StorageError):
@@ -33,11 +37,13 @@ def read_document(
     """
     try:
         data = store.get_bytes(cid, max_bytes=max_bytes)
-        document = json.loads(data)
+        document = loads_bounded(
+            data, max_bytes=max_bytes, max_depth=MAX_DOCUMENT_DEPTH, what=f"{what} {cid}"
+        )
     except StorageError as exc:
         raise DocumentError(f"cannot read {what} {cid}: {exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise DocumentError(f"{what} {cid} is not JSON") from None
+    except JSONLimitError as exc:
+        raise DocumentError(str(exc)) from None
     if not isinstance(document, dict) or document.get("schema") != schema:
         raise DocumentError(f"{cid} is not a {schema} {noun}")
     return document, data
