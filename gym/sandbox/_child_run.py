@@ -25,9 +25,10 @@ import os
 import stat
 import sys
 
-import _child_audit
+import _child_fresh
 import _child_isolation as iso
 import _child_landlock
+import _child_seccomp
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~3 ms per run
 if TYPE_CHECKING:
@@ -70,57 +71,138 @@ def _world_traversable(path: str) -> bool:
         current = os.path.dirname(current)
 
 
+def missing_isolation(layers: list[str]) -> list[str]:
+    """What the kernel layers in ``layers`` leave unconfined (empty: the run is isolated).
+
+    files: Landlock, or uid nobody in a private mount tree; network: a network
+    namespace, Landlock's TCP rules or seccomp (no sockets); processes: seccomp
+    (no new processes, no signals to others), or a PID namespace whose members
+    cannot signal out (uid nobody, or Landlock's scopes).
+    """
+    have = set(layers)
+    missing = []
+    if "landlock-fs" not in have and not {"uid-nobody", "private-tmp"} <= have:
+        missing.append("files (Landlock, or uid nobody in a mount namespace)")
+    if not have & {"netns", "landlock-tcp", "seccomp"}:
+        missing.append("network (a network namespace, Landlock TCP rules or seccomp)")
+    if "seccomp" not in have and not ("pidns" in have and have & {"uid-nobody", "landlock-scope"}):
+        missing.append("processes (seccomp, or a PID namespace that cannot signal out)")
+    return missing
+
+
+def _confine(
+    config: dict[str, Any], layers: list[str], notes: list[str], workdir: str
+) -> list[str]:
+    """Limits, identity and Landlock for the worker; returns the readable roots."""
+    limits = config["limits"]
+    iso.set_parent_death_signal()
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(
+        {"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    )
+    iso.set_limits(
+        limits["cpu_s"],
+        limits["memory_mb"],
+        limits["file_mb"],
+        limits["processes"],
+        limits["open_files"],
+    )
+    if os.geteuid() == 0:
+        if "private-tmp" in layers or _world_traversable(sys.base_prefix):
+            iso.drop_privileges()
+            layers.append("uid-nobody")
+        else:
+            notes.append("still root: the Python installation is not readable by nobody")
+    elif "userns" in layers:
+        iso.clear_capabilities()
+    iso.set_no_new_privs()
+    prefix = iso.SANDBOX_PYTHON if "private-tmp" in layers else os.path.realpath(sys.base_prefix)
+    readable = [*_SYSTEM_READ_ROOTS, prefix]
+    if config["mode"] == "auto":
+        try:
+            layers += _child_landlock.restrict(readable, [workdir])
+        except OSError as exc:
+            notes.append(f"no Landlock: {exc.strerror}")
+    return readable
+
+
+class _RefusedError(Exception):
+    """The machine cannot confine the program as required; nothing runs."""
+
+
+def _isolate(config: dict[str, Any], layers: list[str], notes: list[str]) -> bool:
+    """Decide between kernel isolation and the fallback; True for the fallback.
+
+    With kernel isolation seccomp is installed here (best effort where the
+    other layers suffice without it); the fallback installs it itself, just
+    before its exec (``_child_fresh``).
+
+    Raises:
+        _RefusedError: no kernel isolation and no permission for the fallback, or no seccomp.
+    """
+    missing = missing_isolation([*layers, "seccomp"])
+    if not missing:
+        try:
+            _child_seccomp.install()
+            layers.append("seccomp")
+        except OSError as exc:
+            notes.append(f"no seccomp: {exc.strerror}")
+        missing = missing_isolation(layers)
+        if not missing:
+            return False
+        raise _RefusedError(
+            "no kernel isolation on this machine (missing: " + "; ".join(missing) + "), and "
+            "no seccomp, which even the fallback needs"
+        )
+    if not config["allow_fallback"]:
+        raise _RefusedError(
+            "no kernel isolation on this machine (missing: " + "; ".join(missing) + "); "
+            "code environments are not scored here unless the operator allows the weaker "
+            "audit-hook fallback (WORLDGYM_SANDBOX_ALLOW_FALLBACK=1)"
+        )
+    return True
+
+
 def _worker(config: dict[str, Any], layers: list[str], notes: list[str], workdir: str) -> None:
     status = config["status_fd"]
-    limits = config["limits"]
-    root = os.geteuid() == 0
-    try:
-        iso.set_parent_death_signal()
-        os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update(
-            {"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-        )
-        iso.set_limits(
-            limits["cpu_s"],
-            limits["memory_mb"],
-            limits["file_mb"],
-            limits["processes"],
-            limits["open_files"],
-        )
-        if root and config["mode"] == "auto":
-            if "private-tmp" in layers or _world_traversable(sys.base_prefix):
-                iso.drop_privileges()
-                layers.append("uid-nobody")
-            else:
-                notes.append("still root: the Python installation is not readable by nobody")
-        elif "userns" in layers:
-            iso.clear_capabilities()
-        iso.set_no_new_privs()
-        if config["mode"] == "auto":
-            prefix = (
-                iso.SANDBOX_PYTHON if "private-tmp" in layers else os.path.realpath(sys.base_prefix)
-            )
-            try:
-                layers += _child_landlock.restrict([*_SYSTEM_READ_ROOTS, prefix], [workdir])
-            except OSError as exc:
-                notes.append(f"no Landlock: {exc.strerror}")
-        kernel_net = "netns" in layers or "landlock-tcp" in layers
-        if "landlock-fs" not in layers or not kernel_net:
-            _child_audit.install(workdir, config["hide"])
-            layers.append("audit-hook")
+    reported: list[bool] = []
+
+    def ready() -> None:  # the last trusted words: then the status pipe is closed
         _report(status, {"layers": layers, "notes": notes})
         os.close(status)
+        reported.append(True)
+
+    try:
+        readable = _confine(config, layers, notes, workdir)
+        fallback = _isolate(config, layers, notes)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    except BaseException as exc:  # setup failed: say so on the trusted pipe, run nothing
+        if fallback:
+            layers += ["seccomp", "audit-hook"]
+            _child_fresh.exec_fresh(config, workdir, readable, ready)  # returns only on failure
+    except _RefusedError as exc:
+        _report(status, {"setup_error": str(exc)})
+        os._exit(70)
+    except BaseException as exc:  # setup failed: say so, run nothing
+        if reported:  # the status pipe is closed: the exec itself failed
+            os.write(2, f"sandbox: the fallback interpreter did not start: {exc}\n".encode())
+            os._exit(73)
         _report(status, {"setup_error": f"{type(exc).__name__}: {exc}"})
         os._exit(70)
+    ready()
     _run_program(config["program"], config["input"])
 
 
 def _run_program(program: str, data: Any) -> None:
+    """Run the program in this process (kernel isolation); never returns.
+
+    Everything used after the program is bound first: the program may empty
+    this module or ``sys.modules`` without changing how its end is reported.
+    """
+    exit_now, excepthook, streams = os._exit, sys.__excepthook__, (sys.stdout, sys.stderr)
+    exc_info = sys.exc_info
     namespace: dict[str, Any] = {
         "__name__": "__main__",
         "__builtins__": builtins,
@@ -130,16 +212,16 @@ def _run_program(program: str, data: Any) -> None:
     try:
         exec(compile(program, "<sandbox>", "exec"), namespace)
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = exc.code if type(exc.code) is int else 1
     except BaseException:
-        sys.__excepthook__(*sys.exc_info())  # the C printer: no traceback module to import
+        excepthook(*exc_info())  # the C printer: no traceback module to import
         code = 1
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         try:
             stream.flush()
         except (OSError, ValueError):
             code = code or 1
-    os._exit(code)
+    exit_now(code)
 
 
 def _runner(config: dict[str, Any], layers: list[str], notes: list[str]) -> int:

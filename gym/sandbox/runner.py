@@ -4,8 +4,14 @@
 session, hands it the program on stdin, reads its output with caps and a
 wall-clock deadline, then SIGKILLs the whole process group and removes the
 private temp dir. What the child manages to apply (namespaces, uid nobody,
-Landlock, or the audit-hook fallback) comes back in :attr:`SandboxResult.layers`.
-gym/README.md ("Sandbox") lists the guarantees and the fallbacks.
+Landlock, seccomp, or the audit-hook fallback) comes back in
+:attr:`SandboxResult.layers`. gym/README.md ("Sandbox") lists the guarantees.
+
+**Fail closed.** Where the kernel cannot isolate the program (files, network
+and processes: see ``_child_run.missing_isolation``) nothing runs and
+:class:`SandboxError` says what is missing, unless the operator allowed the
+weaker fallback with ``WORLDGYM_SANDBOX_ALLOW_FALLBACK=1`` (or a caller asks
+for ``mode="fallback"`` explicitly).
 """
 
 from __future__ import annotations
@@ -31,9 +37,18 @@ import platformdirs
 
 from gym.errors import SandboxError
 
-__all__ = ["CHILD", "Limits", "SandboxResult", "default_hidden_paths", "run_python"]
+__all__ = [
+    "ALLOW_FALLBACK_ENV",
+    "CHILD",
+    "Limits",
+    "SandboxResult",
+    "default_hidden_paths",
+    "fallback_allowed",
+    "run_python",
+]
 
 CHILD = Path(__file__).with_name("_child_main.py")
+ALLOW_FALLBACK_ENV = "WORLDGYM_SANDBOX_ALLOW_FALLBACK"
 NOBODY = 65534
 _GRACE_S = 0.2
 _READ_CHUNK = 1 << 16
@@ -101,6 +116,11 @@ def default_hidden_paths() -> list[str]:
 
 
 @functools.cache
+def fallback_allowed() -> bool:
+    """True if the operator allowed the audit-hook fallback ($WORLDGYM_SANDBOX_ALLOW_FALLBACK=1)."""
+    return os.environ.get(ALLOW_FALLBACK_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def _cache_child_bytecode() -> None:
     """Write the child modules' bytecode cache once, if the package dir is writable.
 
@@ -202,12 +222,16 @@ def run_python(
         data: a JSON value handed to the program.
         limits: resource limits (:class:`Limits` defaults).
         hide: paths made unreadable inside (default :func:`default_hidden_paths`).
-        mode: ``"auto"`` uses every kernel layer available; ``"fallback"`` uses only
-            rlimits, the process group and the audit hook (what a kernel without
-            namespaces or Landlock gets; for tests and for comparison).
+        mode: ``"auto"`` uses every kernel layer available and refuses to run
+            without kernel isolation unless :func:`fallback_allowed`;
+            ``"fallback"`` asks for the fallback explicitly: rlimits, the process
+            group, seccomp and the audit hook, no namespaces or Landlock (what a
+            kernel without them gets; for tests and for comparison).
 
     Raises:
-        SandboxError: the sandbox itself could not be started (not: the program failed).
+        SandboxError: the sandbox itself could not be started, or this machine
+            cannot isolate the program and the fallback was not allowed (not: the
+            program failed).
     """
     _cache_child_bytecode()
     limits = limits or Limits()
@@ -231,6 +255,7 @@ def _supervise(
         "workdir": workdir,
         "hide": hidden,
         "mode": mode,
+        "allow_fallback": mode == "fallback" or fallback_allowed(),
         "status_fd": status_w,
         "limits": {
             "cpu_s": limits.cpu_s,

@@ -1,12 +1,13 @@
-"""The sandbox: the six attacks of the issue are each scored 0 and leave the machine unharmed."""
+"""The sandbox: the six attacks of the issue are each scored 0 and leave the machine unharmed.
+
+Fixtures (``outside_dir``, ``keystore``, ``sandbox_unharmed``) are in conftest.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,28 +30,7 @@ CODE_SPEC = {
 }
 FAST = Limits(wall_s=3, cpu_s=1, memory_mb=256)
 MODES = ["auto", "fallback"]
-
-
-def _sandbox_processes() -> set[int]:
-    """Pids of sandbox children still alive (by their command line)."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"_child_main.py" in cmdline:
-            pids.add(int(entry.name))
-    return pids
-
-
-def _available_kib() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1])
-    raise AssertionError("no MemAvailable in /proc/meminfo")
+pytestmark = pytest.mark.usefixtures("sandbox_unharmed")
 
 
 @pytest.fixture(scope="module")
@@ -61,41 +41,6 @@ def env() -> Environment:
 @pytest.fixture(scope="module")
 def task(env: Environment) -> Task:
     return env.task("0x" + "01" * 32, 1, 1, "0x" + "02" * 20, 0)
-
-
-@pytest.fixture
-def outside_dir() -> Iterator[Path]:
-    """A private directory outside /tmp (which the sandbox replaces), removed afterwards."""
-    base = Path("/var/lib") if os.geteuid() == 0 else Path.home() / ".cache"
-    base.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="worldgym-sandbox-test-", dir=base))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def keystore(outside_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A validator keystore where the real one lives: $HOME/.config/worldgym/keystore, mode 0600."""
-    monkeypatch.setenv("HOME", str(outside_dir))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(outside_dir / ".config"))
-    directory = outside_dir / ".config" / "worldgym" / "keystore"
-    directory.mkdir(parents=True)
-    key = directory / "validator.json"
-    key.write_text(json.dumps({"secret": "KEYSTORE-SECRET-" + uuid.uuid4().hex}))
-    key.chmod(0o600)
-    return key
-
-
-@pytest.fixture(autouse=True)
-def unharmed() -> Iterator[None]:
-    """Every test here must leave no sandbox process behind and the memory where it was."""
-    before = _available_kib()
-    yield
-    deadline = time.monotonic() + 2
-    while _sandbox_processes() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _sandbox_processes(), "a sandbox process outlived its run"
-    assert _available_kib() > before - 512 * 1024, "memory was not given back"
 
 
 def _solution(task: Task, body: str) -> str:
@@ -241,16 +186,18 @@ def test_reading_the_keystore_scores_zero(env: Environment, task: Task, keystore
     assert secret not in score.reason
 
 
-def test_processes_that_escape_the_group_die_with_the_run() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_no_process_outlives_the_run(mode: str) -> None:
     program = (
         "import os, time\n"
-        "if os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
+        "try:\n    pid = os.fork()\nexcept OSError as e:\n    print('refused', e)\n"
+        "else:\n    if pid == 0:\n        os.setsid()\n        time.sleep(60)\n"
         "print('parent done')"
     )
-    result = run_python(program, limits=FAST)
+    result = run_python(program, limits=FAST, mode=mode)  # type: ignore[arg-type]
     assert result.ok
-    if "pidns" not in result.layers:
-        pytest.skip("no PID namespace here: escaped processes rely on RLIMIT_NPROC only")
+    assert b"refused" in result.stdout  # seccomp (or the hook) refuses new processes
+    # the autouse fixture checks that no sandbox process is left
 
 
 def test_output_is_capped() -> None:
