@@ -26,6 +26,7 @@ from client.tx import TxSender
 from storage import cid_to_bytes, compute_cid
 from validator.checks import BatchVerdict, score_batch
 from validator.engine import BatchScorer, offline_sample_seed
+from validator.env_weights import GainWeights, read_weights_file
 from validator.errors import ValidatorError
 from validator.loop import Validator, ValidatorConfig
 from validator.state import ValidatorState
@@ -106,6 +107,14 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     finalize_chunk: Annotated[
         int, typer.Option("--finalize-chunk", min=1, help="finalize steps per transaction")
     ] = 64,
+    env_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-weights",
+            help='JSON {"env_id": weight 0..10000} overriding the default: the refinery\'s '
+            "measured gains, a floor for new environments, 0 for ones the gym refuses",
+        ),
+    ] = None,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
@@ -116,17 +125,21 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     assert isinstance(sender, TxSender)
     gym = protocol.gym.address.lower()
     root = session.settings.data_dir / "validator" / f"{protocol.deployment.chain_id}-{gym}"
+    overrides = read_weights_file(env_weights) if env_weights is not None else None
+    scorer = _scorer(session, protocol, sender.address, prove=True, device=device)
+    console = Console(stderr=True)
+    weights = GainWeights(
+        protocol, scorer.store, scorer.environment, overrides=overrides, log=console.print
+    )
     state = ValidatorState(root / f"{sender.address.lower()}.db")
     validator = Validator(
-        protocol,
-        _scorer(session, protocol, sender.address, prove=True, device=device),
-        state,
-        ValidatorConfig(finalize_chunk=finalize_chunk),
-    )
+        protocol, scorer, state, ValidatorConfig(finalize_chunk=finalize_chunk),
+        env_weights=weights,
+    )  # fmt: skip
     try:
         validator.run(once=once)
     except KeyboardInterrupt:
-        Console(stderr=True).print("stopped; scores and salts are kept in " + str(state.path))
+        console.print("stopped; scores and salts are kept in " + str(state.path))
     finally:
         state.close()
 
