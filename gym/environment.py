@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
+from gym.checks import check_patterns, check_samples
 from gym.derive import parse_seed, task_seed
 from gym.errors import DerivationError, SandboxError
 from gym.extract import describe, make_extractor
@@ -33,12 +34,19 @@ class Environment:
     """A loaded environment. Build it with :func:`load_environment`."""
 
     def __init__(self, spec: EnvSpec) -> None:
+        """Build the environment after the machine checks (:mod:`gym.checks`).
+
+        Raises:
+            SpecError: the spec fails a check; NotReproducibleError: not reproducible here.
+        """
         check_reproducible(spec)
+        check_patterns(spec)
         self.spec = spec
         self.source = TaskSource(spec.generator)
         self.parser = make_extractor(spec.extract)
         self.rubric = make_verifier(spec.verifier, self.source.leaf)
         self._expects = describe(spec.extract)
+        check_samples(self)
 
     def task(
         self, seed: bytes | str, env_id: int, version: int, miner: str | bytes, index: int

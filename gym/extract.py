@@ -1,24 +1,23 @@
 """Answer extraction: from a completion to the answer string the verifier sees.
 
 Every extractor is linear in the completion's length (no regex backtracking on
-untrusted text except author patterns, which :func:`gym.spec.check_regex` vets)
-and returns ``None`` when the completion holds no answer.
+untrusted text except author patterns, which :mod:`gym.regexes` vets, probes and
+runs with a timeout in any thread) and returns ``None`` when the completion
+holds no answer.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from functools import lru_cache
 
+from gym.regexes import RegexTimeoutError, compile_pattern, search_last
 from gym.spec import BoxedExtract, CodeBlockExtract, Extract, FullExtract, RegexExtract, TagExtract
-from gym.timeouts import deadline
+from gym.timeouts import VerifierTimeout
 
 __all__ = ["Extractor", "boxed", "code_block", "describe", "make_extractor", "tag"]
 
 Extractor = Callable[[str], str | None]
 
-REGEX_TIMEOUT_S = 2.0
 _BOXED_OPENERS = ("\\boxed{", "\\fbox{")
 
 
@@ -69,16 +68,11 @@ def code_block(completion: str, language: str = "python") -> str | None:
     return chosen.strip("\n") if chosen is not None else None
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.DOTALL)
-
-
 def _regex(completion: str, pattern: str, group: int) -> str | None:
-    last: re.Match[str] | None = None
-    with deadline(REGEX_TIMEOUT_S):  # VerifierTimeout propagates: the caller scores 0
-        for match in _compiled(pattern).finditer(completion):
-            last = match
+    try:
+        last = search_last(compile_pattern(pattern, "", ignore_case=False, dotall=True), completion)
+    except RegexTimeoutError as exc:  # the caller scores 0 ("answer extraction took too long")
+        raise VerifierTimeout(str(exc)) from None
     if last is None:
         return None
     try:

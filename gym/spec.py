@@ -13,12 +13,12 @@ and the checks that depend on this machine (installed versions) live in
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from gym.regexes import check_shape
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -51,17 +51,11 @@ __all__ = [
 
 SCHEMA_ID = "worldgym.env/1"
 QUESTION_PLACEHOLDER = "{question}"
-ANSWER_PLACEHOLDER = "{answer}"
 
 DEFAULT_SYSTEM_PROMPT = (
     "Solve the problem step by step. When you are done, give only the final answer "
     "between <answer> and </answer> tags, in the format the problem asks for."
 )
-
-
-# the regex parser behind ``re`` (public as ``sre_parse`` before 3.11, deprecated since)
-_sre_parse: Any = importlib.import_module("re._parser")
-_sre: Any = importlib.import_module("re._constants")
 
 
 class _Strict(BaseModel):
@@ -71,65 +65,16 @@ class _Strict(BaseModel):
 # --------------------------------------------------------------------------- regex safety
 
 
-def _distinct_heads(alternatives: Any) -> bool:
-    """True if every alternative starts with a different literal character (no overlap)."""
-    heads = []
-    for alternative in alternatives:
-        items = list(alternative)
-        if not items or items[0][0] != _sre.LITERAL:
-            return False
-        heads.append(items[0][1])
-    return len(heads) == len(set(heads))
-
-
-def _has_nested_repeat(pattern: Any, inside_repeat: bool) -> bool:
-    """True if a variable-count repeat sits inside another repeat, or on a backreference.
-
-    Also alternatives that can overlap inside a repeat (``(a|aa)+``). Those are the
-    shapes whose backtracking explodes on a crafted input; fixed counts
-    (``(?:ab{2})+``) and alternatives with distinct first letters (``(?:foo|bar)+``)
-    are fine.
-    """
-    repeat_ops = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
-    for op, arg in pattern:
-        if op in repeat_ops:
-            low, high, sub = arg
-            if inside_repeat and low != high:
-                return True
-            if _has_nested_repeat(sub, inside_repeat or high > 1):
-                return True
-        elif op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS):
-            return True
-        elif op == _sre.SUBPATTERN:
-            if _has_nested_repeat(arg[-1], inside_repeat):
-                return True
-        elif op == _sre.BRANCH:
-            if inside_repeat and not _distinct_heads(arg[1]):
-                return True
-            if any(_has_nested_repeat(alt, inside_repeat) for alt in arg[1]):
-                return True
-        elif op in (_sre.ASSERT, _sre.ASSERT_NOT) and _has_nested_repeat(arg[1], inside_repeat):
-            return True
-    return False
-
-
 def check_regex(pattern: str) -> str:
-    """Return ``pattern`` if it compiles and cannot backtrack exponentially, else raise ValueError.
+    """Return ``pattern`` if it is safe to run on untrusted completions, else raise ValueError.
 
     Spec authors are untrusted and validators run their patterns on miners'
-    completions, so a pattern with a repeat inside a repeat (``(a+)+``) or a
-    backreference is refused rather than risking a validator stuck for hours.
+    completions, so a pattern with a repeat inside a repeat (``(a+)+``),
+    overlapping alternatives in a repeat, a backreference, or ``{answer}``
+    inside a character class is refused (:func:`gym.regexes.check_shape`);
+    the machine checks also time it on adversarial text (:func:`gym.regexes.probe`).
     """
-    try:
-        parsed = _sre_parse.parse(pattern.replace(ANSWER_PLACEHOLDER, "x"))
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    if _has_nested_repeat(parsed, inside_repeat=False):
-        raise ValueError(
-            "pattern has a repeat inside a repeat or a backreference, which can take exponential "
-            "time on a crafted completion; rewrite it without nesting ([a-z]+ instead of (a+)+)"
-        )
-    return pattern
+    return check_shape(pattern)
 
 
 # --------------------------------------------------------------------------- generators

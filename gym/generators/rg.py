@@ -31,6 +31,7 @@ from typing import Any
 from gym.derive import item_seed
 from gym.errors import GenerationError, GymError, NotReproducibleError, SpecError
 from gym.generators._pinned import GENERATE_TIMEOUT_S, SCORE_TIMEOUT_S, PinnedWorker, WorkerError
+from gym.generators._rg_bounds import check_config_bounds
 from gym.generators._rg_catalog import (
     EXCLUDED,
     EXPRESSION_SCORERS,
@@ -44,11 +45,16 @@ from gym.generators._rg_guards import (
     harden_literal_scorers,
     pristine_decimals,
 )
+from gym.generators._rg_strict import strict_refusal, strict_value
 from gym.generators.base import Item, LeafSource
 from gym.spec import ReasoningGymGenerator
 from gym.task import Task
+from gym.timeouts import VerifierTimeout, deadline
 
-__all__ = ["ReasoningGymSource", "check_reasoning_gym", "installed_version"]
+__all__ = ["DERIVE_TIMEOUT_S", "ReasoningGymSource", "check_reasoning_gym", "installed_version"]
+
+#: wall-clock limit on deriving one task in-process (main thread; see gym.timeouts)
+DERIVE_TIMEOUT_S = 10.0
 
 _BIG_SIZE = 2**32
 _INDEX_KEYS = ("source_index", "source_idx")
@@ -137,13 +143,17 @@ def check_reasoning_gym(spec: ReasoningGymGenerator) -> None:
     owned = sorted(set(spec.config) & _PROTOCOL_KEYS)
     if owned:
         raise SpecError(f"generator.config: {owned} are set by the protocol, remove them")
-    _config_class, fields = _config_fields(spec.dataset)
+    config_class, fields = _config_fields(spec.dataset)
     unknown = sorted(set(spec.config) - fields)
     if unknown:
         raise SpecError(
             f"generator.config: unknown field(s) {unknown} for dataset {spec.dataset!r}; "
             f"known: {sorted(fields - _PROTOCOL_KEYS)}"
         )
+    try:
+        check_config_bounds(spec.dataset, config_class, spec.config)
+    except ValueError as exc:
+        raise SpecError(f"dataset {spec.dataset!r}: {exc}") from None
     _build(spec.dataset, _config_key(spec.config), 0, 1)
 
 
@@ -163,10 +173,16 @@ def _build(dataset: str, config_json: str, seed: int, size: int) -> Any:
 
     _registry()
     try:
-        with _quiet(dataset):
+        with _quiet(dataset), deadline(DERIVE_TIMEOUT_S):
             return create_dataset(dataset, **json.loads(config_json), seed=seed, size=size)
-    except (AssertionError, TypeError, ValueError) as exc:
-        raise SpecError(f"generator.config is invalid for dataset {dataset!r}: {exc}") from None
+    except VerifierTimeout:
+        raise SpecError(
+            f"dataset {dataset!r} took longer than {DERIVE_TIMEOUT_S:g} s to set up with this "
+            "config"
+        ) from None
+    except Exception as exc:  # reasoning-gym's config checks raise anything from asserts on
+        why = f"{type(exc).__name__}: {exc}"[:300]
+        raise SpecError(f"generator.config is invalid for dataset {dataset!r}: {why}") from None
 
 
 class ReasoningGymSource(LeafSource):
@@ -200,16 +216,21 @@ class ReasoningGymSource(LeafSource):
             if self._worker is not None:
                 entry = self._pinned(seed)
             elif self._per_task:
-                with _quiet(self.dataset), pristine_decimals():
+                with _quiet(self.dataset), pristine_decimals(), deadline(DERIVE_TIMEOUT_S):
                     entry = _build.__wrapped__(self.dataset, self._config_json, seed, 1)[0]
             elif self._noisy:
-                with _quiet(self.dataset), pristine_decimals():
+                with _quiet(self.dataset), pristine_decimals(), deadline(DERIVE_TIMEOUT_S):
                     entry = self._instance[seed]
             else:
-                with pristine_decimals():
+                with pristine_decimals(), deadline(DERIVE_TIMEOUT_S):
                     entry = self._instance[seed]
         except GymError:
             raise
+        except VerifierTimeout:
+            raise GenerationError(
+                f"reasoning-gym {self.dataset} item {seed}: took longer than "
+                f"{DERIVE_TIMEOUT_S:g} s to derive"
+            ) from None
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
             raise GenerationError(f"reasoning-gym {self.dataset} item {seed}: {why}") from None
@@ -240,11 +261,19 @@ class ReasoningGymSource(LeafSource):
         )
 
     def score_answer(self, answer: str, task: Task) -> tuple[float, str | None]:
-        """reasoning-gym's score for ``answer``; or 0 and why it was refused or failed."""
+        """reasoning-gym's score for ``answer``; or 0 and why it was refused or failed.
+
+        The gym's stricter rules for datasets whose scorer pays degenerate
+        answers apply first and last (:mod:`gym.generators._rg_strict`).
+        """
         if self.expression_answers:
             refused = check_expression(answer)
             if refused is not None:
                 return 0.0, f"answer refused: {refused}"
+        entry = {"question": task.question, "answer": task.answer, "metadata": task.metadata}
+        refused = strict_refusal(self.dataset, answer, entry, self._instance)
+        if refused is not None:
+            return 0.0, f"answer refused: {refused}"
         if self._worker is not None:
             request = {"op": "score", "seed": item_seed(task.task_seed), "answer": answer}
             try:
@@ -253,7 +282,7 @@ class ReasoningGymSource(LeafSource):
                 return 0.0, str(exc)
             if "error" in reply:
                 return 0.0, f"reasoning-gym's scorer rejected the answer ({reply['error']})"[:300]
-            return float(reply["value"]), None
-        entry = {"question": task.question, "answer": task.answer, "metadata": task.metadata}
+            return strict_value(self.dataset, float(reply["value"]))
         with _quiet(self.dataset) if self._noisy else contextlib.nullcontext(), pristine_decimals():
-            return float(self._instance.score_answer(answer, entry)), None
+            value = float(self._instance.score_answer(answer, entry))
+        return strict_value(self.dataset, value)

@@ -6,13 +6,18 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from gym.spec import ANSWER_PLACEHOLDER, ExactVerifier, RegexVerifier
+from gym.regexes import (
+    ANSWER_PLACEHOLDER,
+    RUN_TIMEOUT_S,
+    RegexTimeoutError,
+    compile_pattern,
+    full_match,
+)
+from gym.spec import ExactVerifier, RegexVerifier
 from gym.task import Score, Task
-from gym.verifiers.base import VerifierTimeout, deadline, too_long
+from gym.verifiers.base import too_long
 
-__all__ = ["REGEX_TIMEOUT_S", "ExactMatch", "RegexMatch", "normalize"]
-
-REGEX_TIMEOUT_S = 2.0
+__all__ = ["ExactMatch", "RegexMatch", "normalize"]
 
 _SPACES = re.compile(r"\s+")
 _WRAPPERS = re.compile(r"^\\text\{(.*)\}$|^\$(.*)\$$", re.DOTALL)
@@ -62,12 +67,6 @@ class ExactMatch:
         )
 
 
-@lru_cache(maxsize=1024)
-def _compile(pattern: str, reference: str, ignore_case: bool) -> re.Pattern[str]:
-    source = pattern.replace(ANSWER_PLACEHOLDER, re.escape(reference))
-    return re.compile(source, re.IGNORECASE if ignore_case else 0)
-
-
 class RegexMatch:
     """Score 1 when the whole answer matches the pattern (``{answer}`` = the escaped reference)."""
 
@@ -86,12 +85,13 @@ class RegexMatch:
         refused = too_long(answer, self.spec.max_answer_chars)
         if refused is not None:
             return refused
-        pattern = _compile(self.spec.pattern, reference, self.spec.ignore_case)
+        pattern = compile_pattern(
+            self.spec.pattern, reference, ignore_case=self.spec.ignore_case, dotall=False
+        )
         try:
-            with deadline(REGEX_TIMEOUT_S):
-                matched = pattern.fullmatch(answer.strip()) is not None
-        except VerifierTimeout:
-            return Score.zero(f"matching took longer than {REGEX_TIMEOUT_S:g} s")
+            matched = full_match(pattern, answer.strip())
+        except RegexTimeoutError:
+            return Score.zero(f"matching took longer than {RUN_TIMEOUT_S:g} s")
         if matched:
             return Score(1.0, "matches the pattern")
         return Score.zero("does not match the pattern")

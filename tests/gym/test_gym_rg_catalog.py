@@ -24,6 +24,7 @@ import gym
 from gym.derive import item_seed, task_seed
 from gym.errors import SpecError
 from gym.generators import _rg_catalog as catalog
+from gym.generators._rg_bounds import required_config
 from gym.generators._rg_guards import literal_only_eval
 from gym.generators.rg import ReasoningGymSource, installed_version
 from gym.spec import ReasoningGymGenerator
@@ -41,6 +42,7 @@ _EVALS = re.compile(
 
 
 def _spec(dataset: str) -> bytes:
+    config = required_config(dataset, DATASETS[dataset][1]) if dataset in DATASETS else {}
     return json.dumps(
         {
             "schema": "worldgym.env/1",
@@ -49,6 +51,7 @@ def _spec(dataset: str) -> bytes:
                 "kind": "reasoning_gym",
                 "dataset": dataset,
                 "reasoning_gym_version": catalog.SUPPORTED_VERSION,
+                "config": config,
             },
             "verifier": {"kind": "reasoning_gym"},
         }

@@ -199,7 +199,7 @@ def test_composite_weights_must_be_positive_and_parts_nonempty() -> None:
         (b"", r"a spec is a mapping"),
         (b"- 1\n- 2\n", r"a spec is a mapping of fields, got list"),
         (b"name: [unclosed", r"neither valid JSON nor valid YAML"),
-        (b'{"name": 1', r"neither valid JSON nor valid YAML"),
+        (b'{"name": 1', r"spec is not JSON: Expecting ',' delimiter at line 1"),
         (b"\xff\xfe\x00", r"not UTF-8"),
         (b"name: a\nname: b\n", r"duplicate key 'name'"),
         (b'{"name": "a", "name": "b"}', r"duplicate key 'name'"),
