@@ -1,7 +1,11 @@
-"""Settings of a training run (:class:`TrainConfig`) and of an evaluation (:class:`EvalConfig`).
+"""Settings of a training run (:class:`TrainConfig`, :class:`GrpoConfig`) and of an
+evaluation (:class:`EvalConfig`).
 
 The defaults suit the tiny byte-level model on a CPU; a real model on a GPU
-wants LoRA, a smaller learning rate and a longer ``max_length``.
+wants LoRA, a smaller learning rate and a longer ``max_length``. The refinery
+trains with one of two algorithms (:data:`Algorithm`): ``sft`` fine-tunes on the verified
+correct traces, ``grpo`` learns from the contrast inside each informative group
+(:mod:`refinery.grpo`); both share :class:`TrainConfig`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from refinery.errors import TrainConfigError
 
-__all__ = ["EvalConfig", "RoundConfig", "TrainConfig", "parse_config"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "EvalConfig",
+    "GrpoConfig",
+    "RoundConfig",
+    "TrainConfig",
+    "parse_config",
+]
 
 _MIN_LENGTH = 16
 _C = TypeVar("_C", bound=BaseModel)
+
+Algorithm = Literal["sft", "grpo"]
+ALGORITHMS: tuple[Algorithm, ...] = ("sft", "grpo")
 
 
 class _Strict(BaseModel):
@@ -74,6 +89,39 @@ class TrainConfig(_Strict):
         return self
 
 
+class GrpoConfig(_Strict):
+    """The GRPO objective (:mod:`refinery.grpo`); the optimizer's settings are :class:`TrainConfig`.
+
+    Per token, with ``r = pi_theta / mu`` against the behaviour probability
+    ``mu`` (the sampling distribution of the model that drew the trace):
+    ``-min(min(r, delta) * A, clip(r, 1 - clip_low, 1 + clip_high) * A)``, plus
+    ``kl_beta`` times the k3 estimate of KL(pi_theta || parent).
+
+    ``clip_low`` / ``clip_high``: the trust region around the behaviour policy
+    (0.2 / 0.28: PPO and DAPO's clip-higher). ``delta``: caps the unclipped
+    ratio, which for a negative advantage is otherwise unbounded on stale
+    rollouts (INTELLECT-2's two-sided clipping; None turns it off).
+    ``scale_rewards``: divide each group's centred scores by their standard
+    deviation (GRPO); off, advantages are only centred (Dr. GRPO).
+    ``kl_beta``: 0 skips the reference model entirely.
+    """
+
+    clip_low: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.2
+    clip_high: Annotated[float, Field(gt=0.0, le=10.0, allow_inf_nan=False)] = 0.28
+    delta: Annotated[float | None, Field(gt=1.0, le=100.0, allow_inf_nan=False)] = 4.0
+    kl_beta: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] = 0.0
+    scale_rewards: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.delta is not None and self.delta <= 1.0 + self.clip_high:
+            raise ValueError(
+                f"delta ({self.delta}) must be above 1 + clip_high ({1.0 + self.clip_high}), "
+                "or it clips the ratio inside the trust region: raise it or set it to None"
+            )
+        return self
+
+
 class EvalConfig(_Strict):
     """Evaluation settings (see :func:`refinery.evaluate.evaluate`).
 
@@ -102,20 +150,25 @@ class EvalConfig(_Strict):
 
 
 class RoundConfig(_Strict):
-    """One expert-iteration round (see :func:`refinery.loop_offline.expert_iteration_round`).
+    """One chain-free refinery round (see :func:`refinery.loop_offline.refine_round`).
 
-    ``samples_per_task`` completions are drawn per training task with the
-    sampling settings here; ``train`` fine-tunes on the verified ones and
-    ``eval`` measures the result.
+    The current model samples a group of completions per training task, the
+    way miners do: ``group_size``, ``temperature`` and ``top_p`` are the
+    environment spec's unless set here, the noise comes from each task's seed.
+    ``algorithm`` trains on them (``sft``: the verified ones, ``grpo``: the
+    informative groups) with ``train`` (and ``grpo``); ``eval`` measures the result.
+    ``max_new_tokens`` caps each completion (the spec's budget may be far longer
+    than a small model needs).
     """
 
-    samples_per_task: Annotated[int, Field(ge=1, le=256)] = 8
-    temperature: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] = 1.0
-    top_p: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 1.0
+    group_size: Annotated[int | None, Field(ge=2, le=64)] = None
+    temperature: Annotated[float | None, Field(gt=0.0, le=10.0, allow_inf_nan=False)] = None
+    top_p: Annotated[float | None, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = None
     max_new_tokens: Annotated[int, Field(ge=1, le=32_768)] = 32
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    algorithm: Algorithm = "sft"
     train: TrainConfig = TrainConfig()
+    grpo: GrpoConfig = GrpoConfig()
     eval: EvalConfig = EvalConfig()
 
 

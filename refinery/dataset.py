@@ -3,12 +3,15 @@
 Two documents are pinned for every training run:
 
 * the **data** (JSON Lines, one row per selected trace: the chat ``messages``
-  with the completion as the assistant's turn, plus where it came from);
-* the **manifest** (``worldgym.dataset/1``, canonical JSON): the epochs, the
-  selection settings, every batch of those epochs with what became of it
-  (how many traces were selected, or why it was excluded, and what was
-  dropped for which reason), every selected trace with why it ranked, and
-  the CID of the data. Its CID is the ``datasetCid`` registered on chain.
+  with the completion as the assistant's turn, plus where it came from; for
+  GRPO also the group, the score, the sampled token ids, their behaviour
+  log-probabilities and how they were sampled);
+* the **manifest** (``worldgym.dataset/1``, canonical JSON): the algorithm,
+  the epochs, the selection settings, every batch of those epochs with what
+  became of it (how many traces were selected, or why it was excluded, and
+  what was dropped for which reason), every selected trace (fine-tuning) or
+  group (GRPO) with why, and the CID of the data. Its CID is the
+  ``datasetCid`` registered on chain.
 
 :func:`write_rows` exports rows as JSON Lines or Parquet, both of which
 ``datasets.load_dataset("json" | "parquet", data_files=...)`` reads.
@@ -22,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from refinery.config import Algorithm
 from refinery.errors import RefineryError
 from refinery.files import atomic_path, atomic_write, canonical_json
+from refinery.groups import GroupSelection
 from refinery.selection import Selection, SelectionConfig
 from storage import ContentStore
 from storage.documents import DocumentError, read_document
@@ -34,6 +39,7 @@ __all__ = [
     "ExportFormat",
     "PinnedDataset",
     "dataset_rows",
+    "group_rows",
     "pin_dataset",
     "read_dataset_manifest",
     "read_rows",
@@ -44,6 +50,22 @@ DATASET_SCHEMA = "worldgym.dataset/1"
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
 MAX_DATA_BYTES = 1024 * 1024 * 1024
 ExportFormat = Literal["jsonl", "parquet"]
+
+_RULES: dict[Algorithm, str] = {
+    "sft": (
+        "batches of finalized epochs with consensus >= min_consensus_bps; traces re-verified "
+        "with score >= min_trace_score; ranked by batch consensus; one per (task, "
+        "completion); miners take turns, at most max_per_miner each per "
+        "environment; max_traces shared evenly across environments"
+    ),
+    "grpo": (
+        "batches of finalized epochs with consensus >= min_consensus_bps; whole groups (every "
+        "sample of a task) whose re-verified scores disagree (gym.signal.informative, the "
+        "rule rewards use); ranked by signal weight, then batch consensus; miners take turns "
+        "group by group, at most max_per_miner traces each per environment; max_traces "
+        "shared evenly across environments"
+    ),
+}
 
 
 def dataset_rows(selection: Selection) -> list[dict[str, Any]]:
@@ -66,6 +88,25 @@ def dataset_rows(selection: Selection) -> list[dict[str, Any]]:
     ]
 
 
+def group_rows(selection: GroupSelection) -> list[dict[str, Any]]:
+    """One GRPO row per trace of every selected group: :func:`dataset_rows`'s fields plus
+    ``group`` (``epoch:index:task``), ``tokens``, ``logprobs`` (the batch's, raw at T = 1),
+    ``sampling`` (temperature, top_p) and the behaviour ``model`` (id, checkpoint CID)."""
+    rows = dataset_rows(Selection(selection.traces, (), {}))
+    traces = [(g, t) for g in selection.groups for t in g.traces]
+    for row, (group, trace) in zip(rows, traces, strict=True):
+        behaviour = group.batch.behaviour
+        if behaviour is None:
+            raise RefineryError(f"batch {group.batch.cid} has no header: cannot train GRPO on it")
+        row.update(
+            group=group.name,
+            tokens=list(trace.tokens),
+            logprobs=list(trace.logprobs),
+            **behaviour.to_json(),
+        )
+    return rows
+
+
 @dataclass(frozen=True)
 class PinnedDataset:
     """A pinned selection: the manifest (and its CID) and the data's CID."""
@@ -77,7 +118,7 @@ class PinnedDataset:
 
 
 def _manifest(
-    selection: Selection,
+    selection: Selection | GroupSelection,
     config: SelectionConfig,
     *,
     epochs: Sequence[int],
@@ -85,18 +126,15 @@ def _manifest(
     parent: dict[str, Any],
     data_cid: str,
 ) -> dict[str, Any]:
-    return {
+    algorithm: Algorithm = "grpo" if isinstance(selection, GroupSelection) else "sft"
+    manifest: dict[str, Any] = {
         "schema": DATASET_SCHEMA,
+        "algorithm": algorithm,
         "deployment": deployment,
         "parent_model": parent,
         "epochs": sorted(epochs),
         "selection": config.model_dump(mode="json"),
-        "rules": (
-            "batches of finalized epochs with consensus >= min_consensus_bps; traces re-verified "
-            "with score >= min_trace_score; ranked by batch consensus; one per (task, "
-            "completion); miners take turns, at most max_per_miner each per "
-            "environment; max_traces shared evenly across environments"
-        ),
+        "rules": _RULES[algorithm],
         "counts": {
             "batches": len(selection.decisions),
             "batches_used": sum(1 for d in selection.decisions if d.selected),
@@ -121,7 +159,25 @@ def _manifest(
             }
             for d in selection.decisions
         ],
-        "traces": [
+        "data": {"cid": data_cid, "format": "jsonl", "rows": len(selection.traces)},
+    }
+    if isinstance(selection, GroupSelection):
+        manifest["counts"]["groups"] = len(selection.groups)
+        manifest["groups"] = [
+            {
+                "batch_cid": g.batch.cid,
+                "epoch": g.batch.epoch,
+                "batch_index": g.batch.index,
+                "task": g.task,
+                "samples": len(g.traces),
+                "scores": list(g.scores),
+                "weight": g.weight,
+                "why": g.why(),
+            }
+            for g in selection.groups
+        ]
+    else:
+        manifest["traces"] = [
             {
                 "batch_cid": s.batch.cid,
                 "epoch": s.batch.epoch,
@@ -131,14 +187,13 @@ def _manifest(
                 "why": s.why(),
             }
             for s in selection.traces
-        ],
-        "data": {"cid": data_cid, "format": "jsonl", "rows": len(selection.traces)},
-    }
+        ]
+    return manifest
 
 
 def pin_dataset(
     store: ContentStore,
-    selection: Selection,
+    selection: Selection | GroupSelection,
     config: SelectionConfig,
     *,
     epochs: Sequence[int],
@@ -147,10 +202,15 @@ def pin_dataset(
 ) -> PinnedDataset:
     """Pin the selection's data and its manifest; return both CIDs.
 
-    ``deployment`` names the chain and contract, ``parent`` the model
-    (``{"id", "cid"}``) the dataset is meant to fine-tune.
+    A :class:`~refinery.groups.GroupSelection` becomes a GRPO dataset
+    (:func:`group_rows`), a :class:`~refinery.selection.Selection` a
+    fine-tuning one. ``deployment`` names the chain and contract, ``parent``
+    the model (``{"id", "cid"}``) the dataset is meant to train.
     """
-    rows = dataset_rows(selection)
+    if isinstance(selection, GroupSelection):
+        rows = group_rows(selection)
+    else:
+        rows = dataset_rows(selection)
     data = b"".join(canonical_json(row) + b"\n" for row in rows)
     try:
         data_cid = store.put_bytes(data, pin=True)

@@ -33,9 +33,9 @@ dataset manifest records (see :mod:`refinery.dataset`).
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Self
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,19 +45,24 @@ __all__ = [
     "DROP_MINER_CAP",
     "DROP_NOT_VERIFIED",
     "BatchDecision",
+    "Behaviour",
     "Ledger",
     "LedgerBatch",
     "LedgerTrace",
     "SelectedTrace",
     "Selection",
     "SelectionConfig",
+    "batch_exclusion",
     "select",
+    "share_budget",
+    "take_turns",
 ]
 
 DROP_NOT_VERIFIED = "not verified correct"
 DROP_DUPLICATE = "duplicate of another sample of the same task (same completion)"
 DROP_MINER_CAP = "over the per-miner cap"
 DROP_ENV_QUOTA = "over the environment's quota"
+_Item = TypeVar("_Item")
 
 
 class SelectionConfig(BaseModel):
@@ -93,13 +98,20 @@ class SelectionConfig(BaseModel):
 
 @dataclass(frozen=True)
 class LedgerTrace:
-    """One trace of a batch and the score the refinery's own verification gave it."""
+    """One trace of a batch and the score the refinery's own verification gave it.
+
+    ``tokens`` are the sampled token ids and ``logprobs`` the sampling model's
+    raw log-probabilities of them (``log_softmax`` at temperature 1), as the
+    batch declares them; GRPO trains on both.
+    """
 
     task: int
     sample: int
     prompt: tuple[tuple[str, str], ...]
     completion: str
     score: float
+    tokens: tuple[int, ...] = ()
+    logprobs: tuple[float, ...] = ()
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -108,11 +120,29 @@ class LedgerTrace:
 
 
 @dataclass(frozen=True)
+class Behaviour:
+    """How a batch's traces were sampled: the model (registry id, checkpoint CID) and settings."""
+
+    model_id: int
+    model_digest: str
+    temperature: float
+    top_p: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (what each GRPO dataset row carries)."""
+        return {
+            "model": {"id": self.model_id, "digest": self.model_digest},
+            "sampling": {"temperature": self.temperature, "top_p": self.top_p},
+        }
+
+
+@dataclass(frozen=True)
 class LedgerBatch:
     """A batch of a finalized epoch: its on-chain record, consensus and (readable) traces.
 
     ``problem`` says why the batch could not be used (unreadable, rejected on
-    re-verification); its ``traces`` are then empty.
+    re-verification); its ``traces`` are then empty. ``behaviour`` is the
+    header's model and sampling settings (for a readable batch).
     """
 
     epoch: int
@@ -124,6 +154,7 @@ class LedgerBatch:
     consensus_bps: int
     traces: tuple[LedgerTrace, ...] = ()
     problem: str | None = None
+    behaviour: Behaviour | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -186,7 +217,8 @@ class Selection:
         return dict(sorted(Counter(s.batch.miner for s in self.traces).items()))
 
 
-def _batch_exclusion(batch: LedgerBatch, config: SelectionConfig) -> str | None:
+def batch_exclusion(batch: LedgerBatch, config: SelectionConfig) -> str | None:
+    """Why ``batch`` cannot be used at all (unreadable, rejected, under the floor), or None."""
     if batch.problem is not None:
         return batch.problem
     if batch.consensus_bps < config.min_consensus_bps:
@@ -204,7 +236,7 @@ def _dedup_key(batch: LedgerBatch, trace: LedgerTrace) -> tuple[int, int, int, s
     return (batch.epoch, batch.index, trace.task, trace.completion)
 
 
-def _quotas(supply: dict[int, int], budget: int | None) -> dict[int, int]:
+def share_budget(supply: dict[int, int], budget: int | None) -> dict[int, int]:
     """Share ``budget`` evenly over environments; what one cannot use goes to the others."""
     if budget is None:
         return dict(supply)
@@ -225,28 +257,36 @@ def _quotas(supply: dict[int, int], budget: int | None) -> dict[int, int]:
     return quotas
 
 
-def _round_robin(
-    queues: dict[str, deque[SelectedTrace]], quota: int, cap: int | None
-) -> tuple[list[SelectedTrace], Counter[str], list[SelectedTrace]]:
-    """Miners take turns (in address order) until the quota is met; each up to ``cap``.
+def take_turns(
+    queues: dict[str, deque[_Item]],
+    quota: int,
+    cap: int | None,
+    size: Callable[[_Item], int] = lambda _item: 1,
+) -> tuple[list[_Item], Counter[str], list[_Item]]:
+    """Miners take turns (in address order) until ``quota`` traces are chosen; each up to ``cap``.
 
-    Returns (chosen, chosen per miner, the leftover candidates).
+    An item (a trace, or a group of ``size(item)`` traces) is taken whole or
+    not at all; a miner whose next item does not fit the quota or its cap is
+    done. Returns (chosen, traces chosen per miner, the leftover candidates).
     """
-    chosen: list[SelectedTrace] = []
+    chosen: list[_Item] = []
     taken: Counter[str] = Counter()
+    total = 0
     miners = sorted(queues)
-    while len(chosen) < quota:
-        progressed = False
-        for miner in miners:
-            if len(chosen) >= quota:
-                break
+    open_miners = [m for m in miners if queues[m]]
+    while open_miners:
+        still_open = []
+        for miner in open_miners:
             queue = queues[miner]
-            if queue and (cap is None or taken[miner] < cap):
-                chosen.append(queue.popleft())
-                taken[miner] += 1
-                progressed = True
-        if not progressed:
-            break
+            n = size(queue[0])
+            if total + n > quota or (cap is not None and taken[miner] + n > cap):
+                continue
+            chosen.append(queue.popleft())
+            taken[miner] += n
+            total += n
+            if queue:
+                still_open.append(miner)
+        open_miners = still_open
     leftover = [item for miner in miners for item in queues[miner]]
     return chosen, taken, leftover
 
@@ -261,7 +301,7 @@ def select(ledger: Ledger | Iterable[LedgerBatch], config: SelectionConfig) -> S
     # env -> miner -> best-first candidates
     queues: dict[int, dict[str, deque[SelectedTrace]]] = defaultdict(lambda: defaultdict(deque))
     for batch in ranked:
-        exclusions[batch.key] = reason = _batch_exclusion(batch, config)
+        exclusions[batch.key] = reason = batch_exclusion(batch, config)
         if reason is not None:
             continue
         for trace in batch.traces:
@@ -282,10 +322,10 @@ def select(ledger: Ledger | Iterable[LedgerBatch], config: SelectionConfig) -> S
         )
         for env, miners in queues.items()
     }
-    quotas = _quotas(supply, config.max_traces)
+    quotas = share_budget(supply, config.max_traces)
     chosen_all: list[SelectedTrace] = []
     for env in sorted(queues):
-        chosen, taken, leftover = _round_robin(queues[env], quotas[env], config.max_per_miner)
+        chosen, taken, leftover = take_turns(queues[env], quotas[env], config.max_per_miner)
         chosen.sort(key=lambda s: (-s.batch.consensus_bps, s.batch.epoch, s.batch.index))
         chosen_all.extend(chosen)
         for item in leftover:

@@ -2,12 +2,15 @@
 
 For each finalized epoch: every batch from its ``BatchSubmitted`` event, its
 consensus score, and its document fetched from storage (verified against the
-CID). Each document is re-scored exactly as a validator scores it
+CID), with each trace's token ids and log-probabilities and the header's
+model and sampling settings (what GRPO needs). Each document is re-scored
+exactly as a validator scores it
 (:func:`validator.checks.score_batch`: header against the submission,
 prompts against the tasks derived here, every completion through the
 environment's verifier), without the proof-of-rollout sample, which consensus
-already stands for. A batch that cannot be read or is rejected is kept in the
-ledger with its reason, so the dataset manifest can say why it was left out.
+already stands for. A batch that cannot be read or is rejected (by the
+re-verification, or flagged FRAUD by consensus) is kept in the ledger with its
+reason, so the dataset manifest can say why it was left out.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from client.contracts import BatchRecord, Protocol, Stage
+from client.protocol_math import FRAUD
 from client.schemas import parse_batch
 from refinery.errors import RefineryError
-from refinery.selection import Ledger, LedgerBatch, LedgerTrace
+from refinery.selection import Behaviour, Ledger, LedgerBatch, LedgerTrace
 from storage import ContentStore, cid_from_bytes
 from storage.errors import CidError
 from validator.engine import BatchScorer
@@ -27,7 +31,6 @@ from validator.errors import ValidatorError
 
 __all__ = ["LedgerReader", "finalized_epochs"]
 
-_NO_SAMPLE = bytes(32)  # no rollout sample is drawn, so its seed is never used
 _NOBODY = "0x" + "00" * 20
 
 
@@ -47,7 +50,7 @@ class LedgerReader:
     def __init__(self, protocol: Protocol, store: ContentStore, model_cache: Path) -> None:
         self.protocol = protocol
         self.store = store
-        self._scorer = BatchScorer(protocol, store, model_cache, _NOBODY, rollout_samples=0)
+        self._scorer = BatchScorer(protocol, store, model_cache, _NOBODY, prove=False)
 
     def read(
         self,
@@ -84,6 +87,7 @@ class LedgerReader:
 
     def _batch(self, record: BatchRecord, seed: bytes | None, min_consensus: int) -> LedgerBatch:
         consensus = self.protocol.consensus(record.epoch, record.index)
+        fraud = consensus == FRAUD
         try:
             cid = cid_from_bytes(record.cid)
         except CidError:
@@ -95,8 +99,10 @@ class LedgerReader:
             miner=record.miner,
             env_id=record.env_id,
             env_version=record.env_version,
-            consensus_bps=consensus,
+            consensus_bps=0 if fraud else consensus,
         )
+        if fraud:
+            return _with_problem(base, "the stake majority flagged the batch as fraud")
         if consensus < min_consensus:
             return base
         if seed is None:
@@ -105,7 +111,7 @@ class LedgerReader:
             data, reason = self._scorer.fetch(record)
             if data is None:
                 return _with_problem(base, f"unreadable: {reason}")
-            verdict = self._scorer.score(record, seed, _NO_SAMPLE, data)
+            verdict = self._scorer.score(record, seed, None, data)
         except ValidatorError as exc:
             raise RefineryError(f"cannot re-verify batch {cid}: {exc}") from None
         if verdict.rejected:
@@ -118,10 +124,19 @@ class LedgerReader:
                 prompt=tuple((m.role, m.content) for m in trace.prompt),
                 completion=trace.completion,
                 score=result.score,
+                tokens=tuple(trace.tokens),
+                logprobs=tuple(trace.logprobs),
             )
             for trace, result in zip(doc.traces, verdict.traces, strict=True)
         )
-        return replace(base, traces=traces)
+        header = doc.header
+        behaviour = Behaviour(
+            model_id=header.model.id,
+            model_digest=header.model.digest,
+            temperature=header.sampling.temperature,
+            top_p=header.sampling.top_p,
+        )
+        return replace(base, traces=traces, behaviour=behaviour)
 
 
 def _with_problem(batch: LedgerBatch, problem: str) -> LedgerBatch:

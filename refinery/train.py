@@ -17,27 +17,43 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from refinery.config import TrainConfig
 from refinery.errors import TrainConfigError, TrainingError
 
-__all__ = ["LogCallback", "TrainResult", "build_trainer", "sft_rows", "train_sft"]
+__all__ = [
+    "LogCallback",
+    "TrainResult",
+    "build_trainer",
+    "check_loss",
+    "checkpointing_option",
+    "import_ml",
+    "lora_config",
+    "save_model",
+    "sft_rows",
+    "train_sft",
+]
 
 LogCallback = Callable[[dict[str, float]], None]
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a training run did: where the model is, optimizer steps, mean loss, tokens, time."""
+    """What a training run did: where the model is, optimizer steps, mean loss, tokens, time.
+
+    ``details`` holds an algorithm's own figures (GRPO: clipped fraction,
+    mean ratio, behaviour log-probabilities recomputed, ...).
+    """
 
     out_dir: Path
     steps: int
     train_loss: float
     tokens: int
     seconds: float
+    details: dict[str, float] = field(default_factory=dict)
 
     @property
     def tokens_per_second(self) -> float:
@@ -45,7 +61,8 @@ class TrainResult:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
 
-def _import_ml() -> tuple[Any, Any, Any, Any]:
+def import_ml() -> tuple[Any, Any, Any, Any]:
+    """``datasets, torch, transformers, trl``, quietened; TrainConfigError when missing."""
     try:
         import datasets
         import torch
@@ -103,7 +120,39 @@ class _Forward:
         return Forward()
 
 
-def _checkpointing(config_class: Any, enabled: bool) -> dict[str, bool]:
+def lora_config(config: TrainConfig) -> Any:
+    """The ``peft.LoraConfig`` of ``config``'s LoRA settings."""
+    try:
+        import peft
+    except ImportError as exc:
+        raise TrainConfigError(f"lora needs peft (pip install 'worldgym[ml]'): {exc}") from None
+    return peft.LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.lora_target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def save_model(model: Any, tokenizer: Any, out_dir: Path, *, lora: bool) -> None:
+    """Save ``model`` (its LoRA adapter merged first) and ``tokenizer`` as safetensors."""
+    if lora:
+        model = model.merge_and_unload()
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+
+
+def check_loss(loss: float, config: TrainConfig) -> float:
+    """``loss``, or TrainingError when it is not finite (the run diverged)."""
+    if not math.isfinite(loss):
+        raise TrainingError(
+            f"training diverged (loss {loss}); lower learning_rate (now {config.learning_rate})"
+        )
+    return loss
+
+
+def checkpointing_option(config_class: Any, enabled: bool) -> dict[str, bool]:
     """The activation-checkpointing switch under its name in this transformers release
     (``activation_checkpointing`` since 5.x, ``gradient_checkpointing`` before). Always set:
     TRL's own default turns it on, which only slows a small model down."""
@@ -125,7 +174,7 @@ def build_trainer(
     on_log: LogCallback | None = None,
 ) -> Any:
     """A configured ``trl.SFTTrainer`` for prompt/completion ``rows`` (no reporting, no hub)."""
-    datasets, torch, transformers, trl = _import_ml()
+    datasets, torch, transformers, trl = import_ml()
     transformers.set_seed(config.seed)
     tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
@@ -152,21 +201,9 @@ def build_trainer(
         dataloader_num_workers=0,
         bf16=config.bf16,
         fp16=False,
-        **_checkpointing(trl.SFTConfig, config.gradient_checkpointing),
+        **checkpointing_option(trl.SFTConfig, config.gradient_checkpointing),
     )
-    peft_config = None
-    if config.lora:
-        try:
-            import peft
-        except ImportError as exc:
-            raise TrainConfigError(f"lora needs peft (pip install 'worldgym[ml]'): {exc}") from None
-        peft_config = peft.LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=list(config.lora_target_modules),
-            task_type="CAUSAL_LM",
-        )
+    peft_config = lora_config(config) if config.lora else None
     callbacks = [_Forward(transformers, on_log)] if on_log is not None else None
     try:
         trainer = trl.SFTTrainer(
@@ -201,7 +238,7 @@ def train_sft(
     """
     if not examples:
         raise TrainingError("there are no examples to train on")
-    _, _, transformers, _ = _import_ml()
+    _, _, transformers, _ = import_ml()
     tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
     rows = sft_rows(tokenizer, examples)
     out_dir = Path(out_dir)
@@ -213,16 +250,8 @@ def train_sft(
         started = time.perf_counter()
         output = trainer.train()
         seconds = time.perf_counter() - started
-        loss = float(output.training_loss)
-        if not math.isfinite(loss):
-            raise TrainingError(
-                f"training diverged (loss {loss}); lower learning_rate (now {config.learning_rate})"
-            )
-        model = trainer.model
-        if config.lora:
-            model = model.merge_and_unload()
-        model.save_pretrained(out_dir, safe_serialization=True)
-        trainer.processing_class.save_pretrained(out_dir)
+        loss = check_loss(float(output.training_loss), config)
+        save_model(trainer.model, trainer.processing_class, out_dir, lora=config.lora)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return TrainResult(out_dir, int(output.global_step), loss, tokens, seconds)
