@@ -15,7 +15,7 @@ from rich.table import Table
 from client.contracts import Protocol
 from client.errors import WorldGymError
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
-from refinery.config import parse_config
+from refinery.config import ALGORITHMS, parse_config
 from refinery.curve import CURVE_NAME
 from refinery.dataset import ExportFormat, dataset_rows, write_rows
 from refinery.errors import RefineryError
@@ -39,7 +39,17 @@ EpochsOpt = Annotated[
 ]
 JobOpt = Annotated[
     Path | None,
-    typer.Option("--job", help="TOML with [selection], [train], [eval], gate_margin, ..."),
+    typer.Option(
+        "--job", help="TOML with algorithm, [selection], [train], [grpo], [eval], gate_margin, ..."
+    ),
+]
+AlgorithmOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--algorithm",
+        help="grpo (the informative groups) or sft (the verified traces); overrides the job's",
+        envvar="WORLDGYM_REFINE_ALGORITHM",
+    ),
 ]
 
 
@@ -65,20 +75,24 @@ def parse_epochs(text: str) -> list[int]:
     return list(range(a, b + 1))
 
 
-def load_job(path: Path | None) -> RefineConfig:
-    """The job settings from a TOML file (defaults when None)."""
-    if path is None:
-        return RefineConfig()
-    try:
-        values = tomllib.loads(Path(path).read_text())
-    except OSError as exc:
-        raise RefineryError(f"cannot read the job file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RefineryError(f"the job file {path} is not valid TOML: {exc}") from None
+def load_job(path: Path | None, algorithm: str | None = None) -> RefineConfig:
+    """The job settings from a TOML file (defaults when None), ``algorithm`` overriding its own."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            values = tomllib.loads(Path(path).read_text())
+        except OSError as exc:
+            raise RefineryError(f"cannot read the job file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise RefineryError(f"the job file {path} is not valid TOML: {exc}") from None
+    if algorithm is not None:
+        if algorithm not in ALGORITHMS:
+            raise RefineryError(f"--algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}")
+        values["algorithm"] = algorithm
     return parse_config(RefineConfig, values)
 
 
-def _report(outcome: RunOutcome, as_json: bool) -> None:
+def _report(outcome: RunOutcome, as_json: bool, algorithm: str) -> None:
     if as_json:
         plan = outcome.plan
         typer.echo(
@@ -88,6 +102,7 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
                     "parent": plan.parent_id if plan else None,
                     "epochs": list(plan.epochs) if plan else [],
                     "stage": outcome.stage.value if outcome.stage else None,
+                    "algorithm": algorithm,
                     "model_id": outcome.model_id,
                     "message": outcome.message,
                     "metrics": outcome.state.get("metrics"),
@@ -108,15 +123,17 @@ def refine(  # noqa: PLR0917 - a Typer command: one parameter per option
     ] = None,
     epochs: EpochsOpt = None,
     job: JobOpt = None,
+    algorithm: AlgorithmOpt = None,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train the latest model on the top verified traces of finalized epochs; publish if better."""
+    """Train the latest model on the verified traces (sft) or informative groups (grpo) of
+    finalized epochs; publish if not worse on fresh held-out tasks."""
     if once and every:
         raise RefineryError("pass --once or --every, not both")
     session: Session = ctx.ensure_object(Session)
-    config = load_job(job)
+    config = load_job(job, algorithm)
     chosen = parse_epochs(epochs) if epochs else None
     protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
     root = session_root(session)
@@ -127,7 +144,7 @@ def refine(  # noqa: PLR0917 - a Typer command: one parameter per option
                 protocol, session.store(), root, config, log=_err.log, progress=progress
             )
             outcome = refinery.run_once(chosen)
-        _report(outcome, as_json)
+        _report(outcome, as_json, config.algorithm)
         if (root / CURVE_NAME).exists() and not as_json:
             _out.print(f"learning curve: {root / CURVE_NAME}")
 
@@ -205,6 +222,7 @@ def model_show(
     metrics = report.get("metrics")
     if metrics:
         p = metrics["pass_at_1"]
+        _out.print(f"  trained by  {metrics.get('algorithm', 'sft')}")
         _out.print(f"  pass@1      {p['parent']:.3f} (parent) -> {p['candidate']:.3f}")
     for note in report["notes"]:
         _out.print(f"  note        {note}")

@@ -3,14 +3,18 @@
 ``history.json`` is ``{"rounds": [record, ...]}``. A record is a dict with
 ``round`` (1, 2, ...; assigned on append), ``accepted`` (whether the gate let
 the candidate through) and ``environments``: ``{name: {"parent": pass@1,
-"candidate": pass@1}}``; anything else (run key, epochs, traces) is carried
-along. Appending a record whose ``run`` equals the last record's replaces it
-(a resumed run reports once). Once a round's model is registered the record
+"candidate": pass@1}}``; anything else (run key, epochs, traces, the
+``algorithm``) is carried along. A record may name a ``series`` (e.g. the
+flywheel bench's ``sft`` and ``grpo`` lineages, trained side by side): rounds
+are numbered within a series and each (environment, series) is its own line.
+Appending a record whose ``run`` equals the last record's replaces it (a
+resumed run reports once). Once a round's model is registered the record
 also carries ``model_id`` and ``metrics`` (the document whose keccak256 is the
 model's on-chain ``metricsDigest``), which is where the ledger and the
 dashboard find a model's metrics (:func:`annotate_round`). The PNG draws,
-per environment, the parent's pass@1 before the first round and each round's
-candidate, hollow where the gate refused it.
+per environment (and series), the parent's pass@1 before the first round and
+each round's candidate, hollow where the gate refused it; a round trained
+with GRPO is a square, one fine-tuned a circle.
 """
 
 from __future__ import annotations
@@ -85,8 +89,8 @@ def load_history(path: Path) -> list[dict[str, Any]]:
 def append_history(path: Path, record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Append ``record`` to the history at ``path`` (atomically) and return the whole history.
 
-    The record gets the next ``round`` number, or replaces the last record when
-    both carry the same ``run``.
+    The record gets the next ``round`` number of its ``series``, or replaces
+    the last record when both carry the same ``run``.
     """
     _check(record)
     file = _history_file(path)
@@ -97,7 +101,8 @@ def append_history(path: Path, record: Mapping[str, Any]) -> list[dict[str, Any]
         entry["round"] = rounds[-1]["round"]
         rounds[-1] = entry
     else:
-        entry["round"] = (rounds[-1]["round"] + 1) if rounds else 1
+        same = [r for r in rounds if r.get("series") == entry.get("series")]
+        entry["round"] = (same[-1]["round"] + 1) if same else 1
         rounds.append(entry)
     _write_history(file, rounds)
     return rounds
@@ -137,7 +142,7 @@ def append_round(root: Path, record: Mapping[str, Any]) -> list[dict[str, Any]]:
 def plot_learning_curve(
     history: Sequence[Mapping[str, Any]], path: Path, *, title: str = "Refinery learning curve"
 ) -> Path:
-    """Plot held-out pass@1 against round, one line per environment, to the PNG ``path``."""
+    """Plot held-out pass@1 against round, one line per environment and series, to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,22 +151,25 @@ def plot_learning_curve(
 
     if not history:
         raise RefineryError("the history is empty: run a round before plotting")
-    series: dict[str, list[tuple[int, float, bool]]] = {}
+    series: dict[str, list[tuple[int, float, bool, str]]] = {}
     for number, record in enumerate(history, start=1):
         _check(record)
         at = int(record.get("round", number))
+        label = f" ({record['series']})" if record.get("series") else ""
+        marker = "s" if record.get("algorithm") == "grpo" else "o"
         for name, values in record["environments"].items():
-            points = series.setdefault(str(name), [])
+            points = series.setdefault(f"{name}{label}", [])
             if not points:
-                points.append((at - 1, _rate(values["parent"], "parent"), True))
-            points.append((at, _rate(values["candidate"], "candidate"), bool(record["accepted"])))
+                points.append((at - 1, _rate(values["parent"], "parent"), True, "o"))
+            candidate = _rate(values["candidate"], "candidate")
+            points.append((at, candidate, bool(record["accepted"]), marker))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     try:
         for name, points in sorted(series.items()):
             (line,) = ax.plot([p[0] for p in points], [p[1] for p in points], label=name)
-            for at, value, accepted in points:
+            for at, value, accepted, marker in points:
                 ax.plot(
-                    [at], [value], marker="o", color=line.get_color(),
+                    [at], [value], marker=marker, color=line.get_color(),
                     markerfacecolor=line.get_color() if accepted else "none",
                 )  # fmt: skip
         ax.set_xlabel("round")

@@ -120,19 +120,17 @@ def evaluate_policy(
 ) -> EvalResult:
     """Sample ``config.samples_per_task`` completions per task and score them with ``env``.
 
-    The same model, tasks and config give the same numbers (sampling is seeded
-    from ``config.seed``).
+    The same model, tasks and config give the same numbers (the samples' noise
+    comes from keys derived from ``config.seed``).
     """
     if not tasks:
         raise TrainConfigError("there are no tasks to evaluate on")
     n = config.samples_per_task
     sampling = Sampling(
-        temperature=config.temperature,
-        top_p=config.top_p,
-        max_new_tokens=config.max_new_tokens,
-        seed=config.seed,
+        temperature=config.temperature, top_p=config.top_p, max_new_tokens=config.max_new_tokens
     )
-    groups = policy.generate([env.prompt(t) for t in tasks], n=n, sampling=sampling)
+    prompts = [env.prompt(t) for t in tasks]
+    groups = policy.generate(prompts, n=n, sampling=sampling, seed=config.seed)
     correct = [
         sum(is_pass(env.score(task, c.text).value) for c in group)
         for task, group in zip(tasks, groups, strict=True)

@@ -31,15 +31,16 @@ from client.contracts import Protocol
 from gym import Environment, load_environment
 from gym.registry import resolve
 from policy.checkpoint import fetch_checkpoint, pin_checkpoint
-from refinery.config import EvalConfig, TrainConfig
+from refinery.config import Algorithm, EvalConfig, GrpoConfig, TrainConfig
 from refinery.curve import annotate_round, append_round
 from refinery.dataset import pin_dataset, read_dataset_manifest, read_rows
 from refinery.errors import RefineryError
 from refinery.files import atomic_write, canonical_json
+from refinery.groups import GroupSelection, select_groups
 from refinery.lineage import MAX_LINEAGE
 from refinery.publish import METRICS_FILE, METRICS_SCHEMA, pin_metrics, register_once
 from refinery.runs import RunDir, RunLock, RunStage, run_key
-from refinery.selection import SelectionConfig, select
+from refinery.selection import Selection, SelectionConfig, select
 from refinery.sources import LedgerReader, finalized_epochs
 from storage import ContentStore, cid_from_bytes
 
@@ -49,14 +50,20 @@ __all__ = ["Plan", "RefineConfig", "Refinery", "RunOutcome"]
 class RefineConfig(BaseModel):
     """A refinery job: which epochs, how to select, train and evaluate, and the gate.
 
+    ``algorithm``: ``sft`` fine-tunes on the verified correct traces
+    (:func:`refinery.selection.select`); ``grpo`` trains on the informative
+    groups (:func:`refinery.groups.select_groups`) with the ``grpo`` objective.
+    Both share ``selection``'s budget and ``train``'s optimizer settings.
     ``gate_margin``: the candidate is published when its mean pass@1 over the
     evaluated environments is at least the parent's minus this margin.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    algorithm: Algorithm = "sft"
     selection: SelectionConfig = SelectionConfig()
     train: TrainConfig = TrainConfig()
+    grpo: GrpoConfig = GrpoConfig()
     eval: EvalConfig = EvalConfig()
     gate_margin: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
     lookback_epochs: Annotated[int, Field(ge=1, le=100_000)] = 168
@@ -249,7 +256,11 @@ class Refinery:
         ledger = reader.read(
             plan.epochs, min_consensus_bps=config.min_consensus_bps, on_batch=lambda _b: tick(1)
         )
-        selection = select(ledger, config)
+        selection: Selection | GroupSelection
+        if self.config.algorithm == "grpo":
+            selection = select_groups(ledger, config)
+        else:
+            selection = select(ledger, config)
         pinned = pin_dataset(
             self.store, selection, config, epochs=plan.epochs, deployment=self._deployment(),
             parent={"id": plan.parent_id, "cid": plan.parent_cid},
@@ -266,8 +277,6 @@ class Refinery:
         )  # fmt: skip
 
     def _train(self, plan: Plan, rd: RunDir) -> None:
-        from refinery.train import train_sft
-
         state = rd.state()
         rows = read_rows(self.store, state["data_cid"])
         parent_dir = fetch_checkpoint(self.store, plan.parent_cid, self.model_cache)
@@ -276,18 +285,42 @@ class Refinery:
             shutil.rmtree(stale, ignore_errors=True)
         train = self.config.train
         per_epoch = math.ceil(len(rows) / (train.batch_size * train.gradient_accumulation))
-        tick = self._bar(f"training on {len(rows)} traces", per_epoch * train.epochs)
-        result = train_sft(
-            parent_dir, rows, staging, train, on_log=lambda r: tick(r["step"], absolute=True)
-        )
+        what = "traces" if self.config.algorithm == "sft" else "rollouts (GRPO)"
+        tick = self._bar(f"training on {len(rows)} {what}", per_epoch * train.epochs)
+
+        def on_log(record: dict[str, float]) -> None:
+            tick(record["step"], absolute=True)
+
+        if self.config.algorithm == "grpo":
+            from refinery.train_grpo import train_grpo
+
+            result = train_grpo(
+                parent_dir, rows, staging, train, self.config.grpo,
+                behaviour_models=self._behaviour_models(rows), on_log=on_log,
+            )  # fmt: skip
+        else:
+            from refinery.train import train_sft
+
+            result = train_sft(parent_dir, rows, staging, train, on_log=on_log)
         staging.rename(final)
         self._advance(
             rd, RunStage.TRAINED,
             train={
-                "steps": result.steps, "loss": result.train_loss, "tokens": result.tokens,
-                "seconds": round(result.seconds, 3),
+                "algorithm": self.config.algorithm, "steps": result.steps,
+                "loss": result.train_loss, "tokens": result.tokens,
+                "seconds": round(result.seconds, 3), **result.details,
             },
         )  # fmt: skip
+
+    def _behaviour_models(self, rows: Sequence[dict[str, Any]]) -> dict[str, Path]:
+        """The checkpoints of the models that sampled ``rows`` at T != 1 or top-p < 1 (their
+        sampling probabilities are recomputed with them), fetched from storage by CID."""
+        needed = {
+            str(r["model"]["digest"])
+            for r in rows
+            if r["sampling"]["temperature"] != 1.0 or r["sampling"]["top_p"] < 1.0
+        }
+        return {cid: fetch_checkpoint(self.store, cid, self.model_cache) for cid in sorted(needed)}
 
     def _environment(self, env_id: int, version: int) -> Environment:
         _, spec = resolve(self.protocol, self.store, env_id, version)
@@ -331,7 +364,8 @@ class Refinery:
             "parent": {"id": plan.parent_id, "cid": plan.parent_cid},
             "dataset": state["dataset_cid"],
             "epochs": list(plan.epochs),
-            "train": {**state["train"], "config": self.config.train.model_dump(mode="json")},
+            "algorithm": self.config.algorithm,
+            "train": {**state["train"], "config": self._train_settings()},
             "eval": {
                 "key": plan.key,
                 "config": config.model_dump(mode="json"),
@@ -346,10 +380,17 @@ class Refinery:
             {
                 "run": plan.key, "parent_id": plan.parent_id, "epochs": list(plan.epochs),
                 "traces": state["traces"], "accepted": accepted, "environments": curve,
+                "algorithm": self.config.algorithm,
             },
         )  # fmt: skip
         stage = RunStage.EVALUATED if accepted else RunStage.REJECTED
         self._advance(rd, stage, metrics=metrics, accepted=accepted)
+
+    def _train_settings(self) -> dict[str, Any]:
+        settings = self.config.train.model_dump(mode="json")
+        if self.config.algorithm == "grpo":
+            settings["grpo"] = self.config.grpo.model_dump(mode="json")
+        return settings
 
     def _pin(self, rd: RunDir) -> None:
         state = rd.state()

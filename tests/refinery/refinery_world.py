@@ -7,6 +7,11 @@ whose correct completions start with a digit teach the model to write one
 early (better), batches whose correct completions bury the digit after 40
 letters teach it to run out of tokens first (worse).
 
+Batches are ``worldgym.batch/2`` groups of :data:`GROUP` samples per task;
+each sample's completion is chosen by the submission (so a group can pass and
+fail), written as the base model's token ids plus the end token, with the base
+model's own log-probabilities of them (what GRPO trains on).
+
 Importing this module needs the ml extra (torch).
 """
 
@@ -27,6 +32,7 @@ from client.protocol_math import (
     pack_lanes,
 )
 from client.schemas import (
+    BATCH_SCHEMA,
     BatchDocument,
     BatchHeader,
     Message,
@@ -41,6 +47,7 @@ from gym import Environment, Task, load_environment
 from gym.loading import load_spec
 from gym.registry import pin_spec
 from policy.checkpoint import ModelHandle, register_checkpoint
+from policy.hf import TransformersPolicy
 from refinery.config import EvalConfig, TrainConfig
 from refinery.selection import SelectionConfig
 from refinery.service import RefineConfig
@@ -48,10 +55,12 @@ from storage import ContentStore, StoreSettings, cid_to_bytes, open_store
 
 __all__ = [
     "DIGITS_SPEC",
+    "GROUP",
     "Chain",
     "Submission",
     "buried_digit",
     "digit_first",
+    "digit_or_not",
     "fast_config",
     "make_chain",
     "play_epoch",
@@ -72,26 +81,32 @@ DIGITS_SPEC = {
     "extract": {"kind": "full"},
     "verifier": {"kind": "regex", "pattern": "(?s).*[0-9].*"},
     "max_tokens": 64,
-    "group_size": 1,
+    "group_size": 2,
 }
+GROUP = 2
 
-_SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64, seed=1)
+_SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64)
 _WAD = 10**18
 
 
-def digit_first(task: Task) -> str:
+def digit_first(task: Task, sample: int = 0) -> str:
     """A passing completion that starts with a digit."""
     return f"{task.index % 10}"
 
 
-def buried_digit(task: Task) -> str:
+def buried_digit(task: Task, sample: int = 0) -> str:
     """A passing completion whose only digit comes after 40 letters."""
     return "x" * 40 + f"{task.index % 10}"
 
 
-def wrong(task: Task) -> str:
+def wrong(task: Task, sample: int = 0) -> str:
     """A failing completion."""
     return "none"
+
+
+def digit_or_not(task: Task, sample: int) -> str:
+    """Sample 0 passes with a digit first, sample 1 fails: every group is informative."""
+    return digit_first(task) if sample == 0 else wrong(task)
 
 
 @dataclass
@@ -106,6 +121,15 @@ class Chain:
     miners: list[str]
     validators: list[str]
     root: Path
+    _policy: TransformersPolicy | None = None
+
+    def rollout(self, prompt: list[dict[str, str]], text: str) -> tuple[list[int], list[float]]:
+        """``text`` as the base model's tokens (plus the end token) and their log-probabilities."""
+        if self._policy is None:
+            self._policy = TransformersPolicy(self.base.path)
+        policy = self._policy
+        tokens = [*policy.tokenizer.encode(text, add_special_tokens=False), policy.eos_token_id]
+        return tokens, policy.score(prompt, tokens)
 
 
 def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
@@ -129,11 +153,11 @@ def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
 
 @dataclass(frozen=True)
 class Submission:
-    """One hand-made batch: who, how many tasks, how each is answered, the consensus to reach."""
+    """One hand-made batch: who, how many tasks, how each sample is answered, the consensus."""
 
     miner: str
     tasks: int
-    answer: Callable[[Task], str]
+    answer: Callable[[Task, int], str]
     consensus_bps: int
 
 
@@ -141,19 +165,22 @@ def _document(c: Chain, epoch: int, seed: bytes, s: Submission, sequence: int) -
     traces = []
     for i in range(s.tasks):
         task = c.env.task(seed, c.env_id, 1, s.miner, task_index(sequence, i))
-        text = s.answer(task)
-        traces.append(
-            Trace(
-                task=i, sample=0,
-                prompt=[Message.model_validate(m) for m in c.env.prompt(task)],
-                completion=text, answer=c.env.extract(text), tokens=[1], logprobs=[-1.0],
-            )
-        )  # fmt: skip
+        prompt = c.env.prompt(task)
+        for j in range(GROUP):
+            text = s.answer(task, j)
+            tokens, logprobs = c.rollout(prompt, text)
+            traces.append(
+                Trace(
+                    task=i, sample=j, prompt=[Message.model_validate(m) for m in prompt],
+                    completion=text, answer=c.env.extract(text), tokens=tokens,
+                    logprobs=logprobs,
+                )
+            )  # fmt: skip
     header = BatchHeader(
-        schema="worldgym.batch/1", chain_id=c.chain.deployment.chain_id,
+        schema=BATCH_SCHEMA, chain_id=c.chain.deployment.chain_id,
         contract=c.chain.gym.address, epoch=epoch, miner=s.miner, env_id=c.env_id, env_version=1,
         sequence=sequence, model=ModelRef(id=c.base.id, digest=c.base.cid), sampling=_SAMPLING,
-        task_count=s.tasks, group_size=1,
+        task_count=s.tasks, group_size=GROUP,
     )  # fmt: skip
     return BatchDocument(header=header, traces=traces)
 
@@ -173,7 +200,14 @@ def play_epoch(c: Chain, submissions: Sequence[Submission], *, unpinned: int | N
         data = encode_batch(_document(c, epoch, seed, s, sequence))
         cid = c.store.put_bytes(data) if position != unpinned else _unstored_cid(data)
         chain.send(
-            s.miner, chain.gym, "submitBatch", c.env_id, 1, cid_to_bytes(cid), s.tasks, c.base.id
+            s.miner,
+            chain.gym,
+            "submitBatch",
+            c.env_id,
+            1,
+            cid_to_bytes(cid),
+            s.tasks * GROUP,
+            c.base.id,
         )
     lanes = pack_lanes([make_lane(s.consensus_bps, 0) for s in submissions])
     weights = pack_env_weights(default_env_weights([c.env_id]))

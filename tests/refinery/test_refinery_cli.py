@@ -103,6 +103,7 @@ def test_refine_then_show_the_lineage_and_export_the_dataset(
     code, out = _cli(config, "model", "show", "2")
     assert code == 0, out
     assert "lineage     2 <- 1" in out
+    assert "trained by  sft" in out
     assert "pass@1" in out
 
     for fmt in ("jsonl", "parquet"):
@@ -137,6 +138,7 @@ def test_mistakes_get_one_line_that_says_what_to_do(
         (("refine", "--job", str(bad_job)), "learning_rate is 5.0; set it in (0, 1]"),
         (("refine", "--every", "0.1s"), "under a second"),
         (("refine", "--once", "--every", "1h"), "not both"),
+        (("refine", "--algorithm", "ppo"), "use one of sft, grpo"),
         (("refine", "--epochs", "5:2"), "need 0 <= A <= B"),
         (("refine", "--epochs", "0:0"), "not finalized"),
         (("refine", "--once"), None),  # nothing finalized yet: a no-op, exit 0

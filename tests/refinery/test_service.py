@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 from refinery_world import (
+    GROUP,
     Chain,
     Submission,
     buried_digit,
     digit_first,
+    digit_or_not,
     fast_config,
     make_chain,
     play_epoch,
@@ -30,6 +32,7 @@ from ledger.reports import ModelRow
 from refinery.curve import CURVE_NAME, load_history
 from refinery.dataset import read_dataset_manifest, read_rows
 from refinery.errors import RefineryError
+from refinery.groups import DROP_UNINFORMATIVE
 from refinery.publish import checkpoint_metrics, read_metrics
 from refinery.runs import RunDir, RunStage
 from refinery.service import Refinery
@@ -163,3 +166,48 @@ def test_the_gate_refuses_a_worse_model(world: Chain) -> None:
     assert world.chain.latest_model_id() == world.base.id
     assert load_history(root)[-1]["accepted"] is False
     assert "model_id" not in load_history(root)[-1]
+
+
+def test_grpo_trains_on_the_informative_groups_and_records_the_algorithm(world: Chain) -> None:
+    a, b, _ = world.miners
+    epoch = play_epoch(
+        world,
+        [
+            Submission(a, 12, digit_or_not, 5_000),  # every group passes once and fails once
+            Submission(b, 6, digit_first, 0),  # all pass: no signal (and a consensus of 0)
+            Submission(b, 5, digit_or_not, 5_000),
+        ],
+    )
+    protocol = world.chain.as_account(world.chain.deployer)
+    root = world.root / "refinery"
+    config = fast_config(algorithm="grpo", gate_margin=1.0)  # the plumbing, not the gate
+    outcome = Refinery(protocol, world.store, root, config).run_once()
+    assert outcome.stage is RunStage.REGISTERED, outcome.message
+    record = world.chain.model(world.chain.latest_model_id())
+    manifest = read_dataset_manifest(world.store, cid_from_bytes(record.dataset_cid))
+    assert manifest["algorithm"] == "grpo"
+    assert manifest["counts"]["groups"] == 12 + 5
+    assert manifest["counts"]["traces"] == (12 + 5) * GROUP
+    assert [g["scores"] for g in manifest["groups"]] == [[1.0, 0.0]] * 17
+    assert {(g["epoch"], g["batch_index"]) for g in manifest["groups"]} == {(epoch, 0), (epoch, 2)}
+    batch_1 = next(d for d in manifest["batches"] if d["index"] == 1)
+    assert "below the minimum" in batch_1["excluded"]  # consensus 0: never read
+    rows = read_rows(world.store, manifest["data"]["cid"])
+    assert len(rows) == 34
+    assert all(r["model"]["digest"] == world.base.cid for r in rows)
+    assert all(len(r["tokens"]) == len(r["logprobs"]) > 0 for r in rows)
+    metrics = outcome.state["metrics"]
+    assert metrics["algorithm"] == "grpo"
+    assert metrics["train"]["config"]["grpo"]["clip_high"] == 0.28
+    assert metrics["train"]["behaviour_recomputed"] == 0  # T = 1, top-p 1: recorded are exact
+    assert load_history(root)[-1]["algorithm"] == "grpo"
+
+
+def test_grpo_drops_groups_that_all_scored_the_same(world: Chain) -> None:
+    a, _, _ = world.miners
+    play_epoch(world, [Submission(a, 8, digit_first, 5_000)])  # every sample passes
+    protocol = world.chain.as_account(world.chain.deployer)
+    config = fast_config(algorithm="grpo")
+    outcome = Refinery(protocol, world.store, world.root / "refinery", config).run_once()
+    assert outcome.stage is RunStage.EMPTY, outcome.message
+    assert outcome.state["counts"]["dropped"] == {DROP_UNINFORMATIVE: 8 * GROUP}
