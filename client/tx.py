@@ -17,8 +17,9 @@ A send goes through four steps:
    again (same hash, so it can never land twice).
 3. **Wait** (no lock): poll for the receipt tightly at first (5 ms: anvil
    answers the send before the receipt exists), backing off to ``max_poll_s``.
-4. **Check**: a reverted receipt raises RevertError with the reason, found by
-   replaying the transaction on the state before its block.
+4. **Check**: a reverted receipt raises RevertError with the reason, read from
+   the node's trace of the transaction, else found by replaying it in the block
+   where it failed (so a window that closed at that block reads closed).
 
 Sends from one account are therefore serialized (one ``eth_sendRawTransaction``
 round trip each: about a millisecond on a local node, the network latency on a
@@ -44,7 +45,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from client.errors import (
     NonceConflictError,
@@ -407,7 +408,7 @@ class TxSender:
     # ─── reverts ──────────────────────────────────────────────────────────────
 
     def _reverted_receipt(self, sent: SentTx, receipt: TxReceipt) -> RevertError:
-        """The error for a mined, failed transaction; the reason comes from a replay."""
+        """The error for a mined, failed transaction, with the reason it failed *there*."""
         tx = sent.tx
         block = int(receipt["blockNumber"])
         used, limit = int(receipt["gasUsed"]), int(tx.get("gas", 0))
@@ -415,22 +416,58 @@ class TxSender:
         if limit and used >= limit:
             reason = f"it used all {limit} gas (out of gas, or an invalid opcode): raise the limit"
         else:
-            replay = {k: tx[k] for k in ("from", "to", "data", "value", "gas") if k in tx}
-            try:  # on the state before its block (exact when it was the block's only tx)
-                self.w3.eth.call(replay, block_identifier=max(block - 1, 0))  # type: ignore[arg-type]
-            except ContractLogicError as exc:
-                revert = self._decode(revert_data_of(exc), tx.get("to"))
-                reason = str(revert)
-            except Web3RPCError as exc:
-                reason = f"replaying it failed: {_rpc_message(exc)}"
-            else:
-                reason = "replaying it no longer reverts, so the reason is unknown"
+            revert, reason = self._failure_reason(sent, block)
         return RevertError(
             f"transaction {sent.tx_hash} to {self._target(tx.get('to'), revert)} reverted in "
             f"block {block}: {reason}",
             revert=revert,
             tx_hash=sent.tx_hash,
         )
+
+    def _failure_reason(self, sent: SentTx, block: int) -> tuple[DecodedRevert | None, str]:
+        """Why ``sent`` reverted in ``block``: its own trace, else a replay in that block.
+
+        The trace (``debug_traceTransaction``, which anvil and most self-hosted nodes
+        answer) is the transaction's actual execution. Without it the call is replayed
+        on block ``block`` itself, whose number and time are the ones it failed with
+        (a window that closed at that block still reads closed), then on its parent,
+        for a failure that a later transaction in the same block undid.
+        """
+        tx = sent.tx
+        data = self._traced_revert(sent.tx_hash)
+        if data is not None:
+            revert = self._decode(data, tx.get("to"))
+            return revert, str(revert)
+        replay = {k: tx[k] for k in ("from", "to", "data", "value", "gas") if k in tx}
+        failure = "replaying it in that block no longer reverts, so the reason is unknown"
+        for at in (block, max(block - 1, 0)):
+            try:
+                self.w3.eth.call(replay, block_identifier=at)  # type: ignore[arg-type]
+            except ContractLogicError as exc:
+                revert = self._decode(revert_data_of(exc), tx.get("to"))
+                return revert, str(revert)
+            except Web3RPCError as exc:
+                failure = f"replaying it failed: {_rpc_message(exc)}"
+        return None, failure
+
+    def _traced_revert(self, tx_hash: str) -> bytes | None:
+        """The revert data of a mined transaction from the node's call tracer, if it has one."""
+        try:
+            response = self.w3.provider.make_request(
+                RPCEndpoint("debug_traceTransaction"), [tx_hash, {"tracer": "callTracer"}]
+            )
+        except (Web3RPCError, RpcUnavailableError, ValueError):
+            return None
+        result = response.get("result") if isinstance(response, Mapping) else None
+        if not isinstance(result, Mapping) or not result.get("error"):
+            return None
+        output = result.get("output")
+        if not isinstance(output, str) or not output.startswith("0x"):
+            return b""  # reverted without data (e.g. a bare revert())
+        try:
+            return bytes.fromhex(output[2:])
+        except ValueError:
+            return None
 
     def _decode(self, data: bytes | None, to: str | None) -> DecodedRevert:
         name = self._labels.get(to_checksum_address(to)) if to else None
