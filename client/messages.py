@@ -64,6 +64,10 @@ TEMPLATES: dict[str, str] = {
     "see `worldgym model list`",
     "ModelsMissingDataset": "a model trained from model {parentId} must name its dataset "
     "manifest CID",
+    # AccessControl (only the ModelRegistry uses roles)
+    "AccessControlUnauthorizedAccount": "{account} lacks the role {neededRole:role}, which "
+    "registering a model needs: ask the registry's admin to grant it (on a devnet: `worldgym "
+    "devnet fund WALLET --refinery`)",
     # WorldGym
     "WorldGymOutsideWindow": "epoch {epoch}: this call belongs to " + _WINDOW + ", blocks "
     "{opensAt} to {closesAt} (exclusive); the chain is at block {blockNumber}",

@@ -11,7 +11,8 @@ an unknown selector with its raw data.
 Templates are ``str.format`` strings keyed by ``"Contract.Error"`` or just
 ``"Error"`` (any contract); they name the error's arguments. Besides the usual
 format specs, ``{x:wad}`` prints an 18-decimal amount (``5.0``), ``{x:wad WGT}``
-adds a unit (``5.0 WGT``) and ``{x:gwei}`` prints wei as gwei::
+adds a unit (``5.0 WGT``), ``{x:gwei}`` prints wei as gwei and ``{x:role}`` prints an
+AccessControl role id by name (``REFINERY_ROLE``, see :data:`ROLE_NAMES`)::
 
     RevertDecoder(
         {"Staking": staking_abi},
@@ -45,6 +46,7 @@ __all__ = [
     "ERROR_SELECTOR",
     "PANIC_CODES",
     "PANIC_SELECTOR",
+    "ROLE_NAMES",
     "STANDARD_ERRORS",
     "STANDARD_TEMPLATES",
     "DecodedRevert",
@@ -131,7 +133,7 @@ STANDARD_TEMPLATES: Mapping[str, str] = {
     "ERC2612ExpiredSignature": "permit signature expired at {deadline}",
     "ERC2612InvalidSigner": "permit signed by {signer}, not by the owner {owner}",
     "OwnableUnauthorizedAccount": "{account} is not the owner",
-    "AccessControlUnauthorizedAccount": "{account} lacks role {neededRole}",
+    "AccessControlUnauthorizedAccount": "{account} lacks role {neededRole:role}",
     "ReentrancyGuardReentrantCall": "reentrant call",
     "SafeERC20FailedOperation": "token {token} refused the transfer",
     "InvalidAccountNonce": "invalid nonce for {account} (current nonce {currentNonce})",
@@ -337,12 +339,25 @@ def revert_data_of(exc: BaseException) -> bytes | None:
     return None
 
 
+ROLE_NAMES: Mapping[bytes, str] = {
+    bytes(32): "DEFAULT_ADMIN_ROLE",
+    **{
+        keccak(text=name): name
+        for name in ("REFINERY_ROLE", "MINTER_ROLE", "PAUSER_ROLE", "UPGRADER_ROLE", "ADMIN_ROLE")
+    },
+}
+"""Role ids a ``{x:role}`` field prints by name (OpenZeppelin's ``keccak256("NAME")``)."""
+
+
 class _Formatter(string.Formatter):
-    """``str.format`` plus ``wad``, ``wad UNIT`` and ``gwei`` specs; plain fields print nicely."""
+    """``str.format`` plus ``wad``, ``wad UNIT``, ``gwei`` and ``role`` specs; plain fields
+    print nicely."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if not format_spec:
             return _display(value)
+        if format_spec == "role":
+            return ROLE_NAMES.get(bytes(value), _display(value))
         kind, _, unit = format_spec.partition(" ")
         if kind in ("wad", "gwei"):
             decimals = 18 if kind == "wad" else 9
