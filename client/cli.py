@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,10 +10,9 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from client import wallet_cli
+from client import account_cli, wallet_cli
 from client.errors import WorldGymError
 from client.session import Session
-from client.status import collect_status, render_status
 from deploy import cli as devnet_cli
 from deploy.deploy_cli import deploy as deploy_command
 from gym import cli as gym_cli
@@ -50,6 +48,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("status")(account_cli.status)
+app.command("claim")(account_cli.claim)
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(devnet_cli.app, name="devnet")
 app.command("deploy")(deploy_command)
@@ -58,13 +58,12 @@ app.add_typer(storage_cli.app, name="storage")
 app.add_typer(ledger_cli.app, name="ledger")
 app.command("dashboard")(dashboard_cli.dashboard)
 app.add_typer(miner_cli.app, name="mine")
-app.command("claim")(miner_cli.claim)
 app.command("refine")(refinery_cli.refine)
 app.add_typer(refinery_cli.model_app, name="model")
 app.add_typer(refinery_cli.dataset_app, name="dataset")
+app.command("stake", context_settings=validator_cli.AMOUNT_COMMAND)(validator_cli.stake)
+app.command("unstake", context_settings=validator_cli.AMOUNT_COMMAND)(validator_cli.unstake)
 for _command in (
-    validator_cli.stake,
-    validator_cli.unstake,
     validator_cli.withdraw,
     validator_cli.validate,
     validator_cli.verify_batch,
@@ -84,23 +83,9 @@ def _root(
         typer.Option("--network", "-n", envvar="WORLDGYM_NETWORK", help="network profile"),
     ] = None,
 ) -> None:
-    ctx.obj = Session(config, network, prompt=lambda q: typer.prompt(q, hide_input=True))
-
-
-@app.command()
-def status(
-    ctx: typer.Context,
-    address: Annotated[
-        str | None, typer.Option("--address", help="account to report on (default: your wallet)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Network, block, current epoch and window, and an account's balances, stake and rewards."""
-    report = collect_status(ctx.ensure_object(Session), address)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        render_status(report, Console())
+    session = Session(config, network, prompt=lambda q: typer.prompt(q, hide_input=True))
+    ctx.obj = session
+    ctx.call_on_close(session.close)  # key locks go when the command ends, even in-process
 
 
 def main() -> None:

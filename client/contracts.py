@@ -10,26 +10,28 @@ read with ``eth_getLogs`` over exactly the blocks where it can be.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from typing import Protocol as TypingProtocol
 
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from client.artifacts import load_artifact
-from client.errors import UsageError
+from client.errors import UsageError, WorldGymError
 from client.manifest import Deployment
 from client.messages import protocol_decoder
 from client.protocol_math import lane_score
 from client.tx import call
 
 __all__ = [
+    "REFINERY_ROLE",
     "BatchRecord",
     "CommitmentRecord",
     "EnvWeightRecord",
@@ -41,6 +43,12 @@ __all__ = [
     "Stage",
     "Window",
 ]
+
+
+T = TypeVar("T")
+
+REFINERY_ROLE = "REFINERY_ROLE"
+"""The ModelRegistry role that may register models (``keccak256("REFINERY_ROLE")``)."""
 
 
 class Sender(TypingProtocol):
@@ -220,6 +228,36 @@ class Protocol:
         if self.token.functions.allowance(owner, spender).call() < amount:
             self.transact(self.token, "approve", spender, amount)
 
+    def pay_with_approval(self, spender: str, amount: int, action: Callable[[], T]) -> T:
+        """Approve ``spender`` for ``amount`` if needed, then run ``action`` (which pulls it).
+
+        The sender's balance is checked first, so an amount it does not have fails before
+        any transaction. If ``action`` fails after an approval was sent, the allowance is
+        set back to what it was: a failed two-step action leaves no approval behind.
+        """
+        owner = self._sender_address()
+        balance = self.balance(owner)
+        if amount > balance:
+            raise UsageError(
+                f"{owner} has {_wgt(balance)} and cannot pay {_wgt(amount)}: get tokens first "
+                "(on a devnet: `worldgym devnet fund ADDRESS`)"
+            )
+        previous = int(self.token.functions.allowance(owner, spender).call())
+        if previous >= amount:
+            return action()
+        self.transact(self.token, "approve", spender, amount)
+        try:
+            return action()
+        except BaseException as exc:
+            try:
+                self.transact(self.token, "approve", spender, previous)
+            except WorldGymError as undo:
+                exc.add_note(
+                    f"the approval of {_wgt(amount)} to {spender} could not be withdrawn "
+                    f"({undo}): revoke it with an approve of {previous}"
+                )
+            raise
+
     def submit_batch(
         self, env_id: int, env_version: int, cid: bytes, trace_count: int, model_id: int
     ) -> BatchRecord:
@@ -256,15 +294,21 @@ class Protocol:
         return self.finalization(epoch)[0] is Stage.FINALIZED
 
     def claim(self) -> int:
-        """Claim the sender's credited rewards; return the amount paid."""
+        """Claim the sender's credited rewards; return the amount paid (0, without a
+        transaction, when nothing is credited)."""
+        if self.claimable(self._sender_address()) == 0:
+            return 0
         receipt = self.transact(self.gym, "claim")
         (event,) = self.events(self.gym, "RewardClaimed", receipt)
         return int(event.args.amount)
 
     def stake(self, amount: int) -> None:
-        """Stake ``amount`` (approving the staking contract first if needed)."""
-        self.approve(self.staking.address, amount)
-        self.transact(self.staking, "stake", amount)
+        """Stake ``amount`` (approving the staking contract first if needed; an approval is
+        withdrawn again if the stake fails)."""
+        staking = self.staking
+        self.pay_with_approval(
+            staking.address, amount, lambda: self.transact(staking, "stake", amount)
+        )
 
     def bond_miner(self) -> int:
         """Stake whatever the sender lacks of the miners' bond; return the amount staked (0 if
@@ -288,8 +332,11 @@ class Protocol:
 
     def register_environment(self, spec_cid: bytes) -> int:
         """Register an environment (paying the bond); return its id."""
-        self.approve(self.registry.address, int(self.registry.functions.registrationBond().call()))
-        receipt = self.transact(self.registry, "registerEnvironment", spec_cid)
+        registry = self.registry
+        bond = int(registry.functions.registrationBond().call())
+        receipt = self.pay_with_approval(
+            registry.address, bond, lambda: self.transact(registry, "registerEnvironment", spec_cid)
+        )
         (event,) = self.events(self.registry, "EnvironmentRegistered", receipt)
         return int(event.args.envId)
 
@@ -333,6 +380,21 @@ class Protocol:
     def block_number(self) -> int:
         """The chain head."""
         return int(self.w3.eth.block_number)
+
+    def block_seconds(self, span: int = 32) -> float | None:
+        """Seconds per block over the last ``span`` blocks, or None when blocks do not come
+        with time: a chain younger than that, or a node that mines only on transactions
+        (anvil's automine), where a window closes only when someone sends."""
+        answer = self.w3.provider.make_request(RPCEndpoint("anvil_getAutomine"), [])
+        if isinstance(answer, dict) and answer.get("result") is True:
+            return None
+        head = self.w3.eth.get_block("latest")
+        number = int(head["number"])
+        if number < span:
+            return None
+        old = self.w3.eth.get_block(number - span)
+        elapsed = int(head["timestamp"]) - int(old["timestamp"])
+        return elapsed / span if elapsed > 0 else None
 
     def current_epoch(self) -> int:
         """The current epoch, as the contract sees it at the head block."""
@@ -462,6 +524,24 @@ class Protocol:
         required = int(self.gym.functions.params().call()[-1])  # the struct ends with minerStake
         return MinerBond(to_checksum_address(miner), self.stake_of(miner), required)
 
+    def has_role(self, role: str, account: str) -> bool:
+        """Whether ``account`` holds the ModelRegistry role named ``role`` (e.g. REFINERY_ROLE)."""
+        role_id = Web3.keccak(text=role) if role != "DEFAULT_ADMIN_ROLE" else bytes(32)
+        return bool(self.models.functions.hasRole(role_id, to_checksum_address(account)).call())
+
+    def require_refinery(self, account: str | None = None) -> str:
+        """``account`` (default: the sender) if it may register models; else a UsageError that
+        names the role and how to get it. Commands check this before any work."""
+        who = to_checksum_address(account) if account else self._sender_address()
+        if not self.has_role(REFINERY_ROLE, who):
+            raise UsageError(
+                f"{who} does not hold REFINERY_ROLE on the ModelRegistry, which registering a "
+                "model needs: ask the registry's admin to grant it (on a devnet: "
+                "`worldgym devnet fund WALLET --refinery`, or `worldgym devnet up --refinery "
+                "WALLET`)"
+            )
+        return who
+
     def latest_model_id(self) -> int:
         """The model miners should use (0 if none registered)."""
         return int(self.models.functions.latestModelId().call())
@@ -480,6 +560,10 @@ class Protocol:
             checkpoint_cid=bytes(checkpoint),
             dataset_cid=bytes(dataset),
         )
+
+
+def _wgt(wei: int) -> str:
+    return f"{wei / 10**18:,.4f} WGT"
 
 
 _BATCH_SUBMITTED = (

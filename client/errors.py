@@ -12,6 +12,7 @@ Tree (this module)::
     ├── ConfigError                a setting is wrong or missing (says what to set)
     │   └── ChainIdMismatchError   the RPC serves another chain than the profile names
     ├── UsageError                 the caller asked for something impossible
+    │   └── KeyInUseError          another process on this machine sends with the same key
     ├── WalletError                a keystore wallet cannot be created, found or opened
     │   ├── WalletNotFoundError    no wallet with that name or address
     │   └── WrongPasswordError     the password does not decrypt the keystore file
@@ -36,6 +37,7 @@ __all__ = [
     "ChainError",
     "ChainIdMismatchError",
     "ConfigError",
+    "KeyInUseError",
     "NonceConflictError",
     "RevertError",
     "RpcUnavailableError",
@@ -60,6 +62,14 @@ class ConfigError(WorldGymError, ValueError):
 
 class UsageError(WorldGymError, ValueError):
     """A command or function was called with arguments that cannot work."""
+
+
+class KeyInUseError(UsageError):
+    """Another process on this machine holds the key's lock on this deployment.
+
+    Two processes sending from one account race for nonces and act twice (two claims,
+    two commitments); the second one is refused instead.
+    """
 
 
 class ChainIdMismatchError(ConfigError):

@@ -18,11 +18,12 @@ from web3 import Web3
 from client.config import Settings, load_settings
 from client.contracts import Protocol
 from client.errors import ConfigError
+from client.keylock import KeyLock, lock_path
 from client.manifest import Deployment
 from client.messages import protocol_decoder
 from client.rpc import connect
 from client.tx import TxSender
-from client.wallet import open_wallet
+from client.wallet import open_wallet, select_wallet
 from storage import ContentStore, StoreSettings, open_store
 
 __all__ = ["JsonOpt", "PasswordFileOpt", "Session", "WalletOpt"]
@@ -48,6 +49,7 @@ class Session:
     _settings: Settings | None = field(default=None, repr=False)
     _w3: Web3 | None = field(default=None, repr=False)
     _store: ContentStore | None = field(default=None, repr=False)
+    _locks: list[KeyLock] = field(default_factory=list, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -91,14 +93,45 @@ class Session:
 
     def protocol(self, *, wallet: str | None = None, password_file: Path | None = None,
                  sign: bool = False) -> Protocol:  # fmt: skip
-        """The deployed contracts; with ``sign``, sending as the unlocked wallet."""
+        """The deployed contracts; with ``sign``, sending as the unlocked wallet.
+
+        Signing takes the wallet's key lock on this deployment first
+        (:mod:`client.keylock`): a second process with the same key is refused
+        before it is asked for a password. The lock is held until :meth:`close`.
+        """
         w3 = self.web3()
         deployment = self.deployment()
         sender = None
         if sign:
+            self.lock_key(select_wallet(self.settings, wallet).address, deployment)
             account = open_wallet(
                 self.settings, wallet, password_file=password_file, prompt=self.prompt
             )
             labels = {address: name for name, address in deployment.addresses.by_contract().items()}
             sender = TxSender(w3, account, decoder=protocol_decoder(), labels=labels)
         return Protocol(w3, deployment, sender)
+
+    def lock_key(self, address: str, deployment: Deployment | None = None) -> KeyLock:
+        """Hold ``address``'s key lock on the deployment until :meth:`close` (or exit)."""
+        deployment = deployment or self.deployment()
+        path = lock_path(
+            self.settings.data_dir / "locks",
+            deployment.chain_id,
+            deployment.addresses.worldgym,
+            address,
+        )
+        for held in self._locks:
+            if held.path == path:
+                return held
+        lock = KeyLock(path, address).acquire()
+        self._locks.append(lock)
+        return lock
+
+    def close(self) -> None:
+        """Release what this command held: key locks and the content store."""
+        for lock in self._locks:
+            lock.release()
+        self._locks.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None

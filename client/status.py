@@ -10,6 +10,7 @@ from rich.table import Table
 
 from client.contracts import Window
 from client.errors import UsageError
+from client.inputs import parse_address
 from client.session import Session
 from client.wallet import Keystore
 
@@ -18,19 +19,28 @@ __all__ = ["collect_status", "render_status"]
 _WAD = 10**18
 
 
-def _account(session: Session, address: str | None) -> str | None:
+def _account(session: Session, address: str | None, wallet: str | None) -> str | None:
     if address is not None:
-        return str(to_checksum_address(address))
+        return str(parse_address(address, "--address"))
     settings = session.settings
     wallets = Keystore(settings.keystore_dir)
-    if settings.wallet is not None:
-        return str(wallets.find(settings.wallet).address)
+    if wallet is not None or settings.wallet is not None:
+        return str(wallets.find(wallet or settings.wallet or "").address)
     found = wallets.list()
     return str(found[0].address) if len(found) == 1 else None
 
 
-def collect_status(session: Session, address: str | None) -> dict[str, Any]:
-    """Everything ``status`` shows, as plain data (what ``--json`` prints)."""
+def collect_status(
+    session: Session, address: str | None, *, wallet: str | None = None
+) -> dict[str, Any]:
+    """Everything ``status`` shows, as plain data (what ``--json`` prints).
+
+    The account is ``address``, else ``wallet`` (a name or address in the keystore), else the
+    configured or only wallet; both are checked before the network is asked anything.
+    """
+    if address is not None and wallet is not None:
+        raise UsageError("pass --address or --wallet, not both")
+    chosen = _account(session, address, wallet) if (address or wallet) else None
     protocol = session.protocol()
     block = protocol.block_number()
     epoch = protocol.current_epoch()
@@ -51,10 +61,12 @@ def collect_status(session: Session, address: str | None) -> dict[str, Any]:
         "epoch_ends_at_block": closes,
         "worldgym": protocol.deployment.addresses.worldgym,
     }
-    try:
-        account = _account(session, address)
-    except UsageError:
-        account = None
+    account = chosen
+    if account is None:
+        try:
+            account = _account(session, None, None)
+        except UsageError:
+            account = None
     if account is not None:
         unbonding, release, pending = protocol.unbonding_of(account)
         report["account"] = {

@@ -28,12 +28,14 @@ from eth_utils import is_hex_address, to_checksum_address
 
 from client.config import ENV_PREFIX, Settings
 from client.errors import UsageError, WalletError, WalletNotFoundError, WrongPasswordError
+from client.inputs import parse_address
 
 __all__ = [
     "LIGHT_SCRYPT_N",
     "PASSWORD_ENV",
     "Keystore",
     "WalletInfo",
+    "account_address",
     "open_wallet",
     "parse_private_key",
     "password_from",
@@ -86,8 +88,8 @@ class Keystore:
     def find(self, wallet: str) -> WalletInfo:
         """The wallet named ``wallet``, or whose address it is."""
         address: str
-        if is_hex_address(wallet):
-            address = to_checksum_address(wallet)
+        if wallet.startswith("0x"):
+            address = parse_address(wallet, "wallet")
         else:
             named = self._names().get(wallet)
             if named is None:
@@ -254,6 +256,15 @@ def select_wallet(settings: Settings, wallet: str | None = None) -> WalletInfo:
             )
         wallet = wallets[0].address
     return keystore.find(wallet)
+
+
+def account_address(settings: Settings, who: str, what: str = "account") -> str:
+    """``who`` as an address: a 0x address (checksum checked) or a wallet name in the keystore."""
+    if who.startswith("0x"):
+        return str(parse_address(who, what))
+    if not _NAME_RE.fullmatch(who):
+        raise UsageError(f"{what} {who!r} is neither an address (0x...) nor a wallet name")
+    return Keystore(settings.keystore_dir).find(who).address
 
 
 def open_wallet(

@@ -8,7 +8,8 @@ private keys from ``--key-file``, ``--stdin`` or a hidden prompt, never from an
 argument (it would land in the shell history).
 
 ``show`` prints the address; other packages add rows (balances, stake) with
-:func:`register_show_extra`.
+:func:`register_show_extra`, and act on a new wallet with :func:`register_after_create`
+(the devnet funds it, when one runs here).
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ from client.errors import UsageError, WorldGymError
 from client.session import Session
 from client.wallet import Keystore, WalletInfo, parse_private_key, password_from
 
-__all__ = ["ShowExtra", "app", "register_show_extra"]
+__all__ = ["AfterCreate", "ShowExtra", "app", "register_after_create", "register_show_extra"]
 
 ShowExtra = Callable[[str, Settings], Mapping[str, str]]
 """Given an address and the settings, extra ``label -> value`` rows for ``wallet show``."""
 
+AfterCreate = Callable[[WalletInfo, Settings], Mapping[str, str]]
+"""Given a wallet just created or imported and the settings, do something for it and return
+``label -> what was done`` rows (printed after the wallet)."""
+
 _show_extras: list[ShowExtra] = []
+_after_create: list[AfterCreate] = []
 
 app = typer.Typer(
     name="wallet",
@@ -41,6 +47,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def register_after_create(hook: AfterCreate) -> None:
+    """Run ``hook`` on every wallet ``wallet new`` or ``wallet import`` makes; its failure is
+    one row, never a failed command (the wallet exists by then)."""
+    _after_create.append(hook)
 
 
 def register_show_extra(extra: ShowExtra) -> None:
@@ -110,7 +122,7 @@ def new(
         keystore = Keystore(_opts(ctx).keystore_dir())
         password = _new_password(password_file)
         info = keystore.create(password, name=name, light_kdf=light_kdf)
-        _print_wallet("created", info, as_json)
+        _print_wallet("created", info, as_json, _after(_opts(ctx), info))
 
 
 @app.command("import")
@@ -147,7 +159,7 @@ def import_(
         password = _new_password(password_file)
         info = keystore.import_key(private_key, password, name=name, light_kdf=light_kdf)
         del private_key
-        _print_wallet("imported", info, as_json)
+        _print_wallet("imported", info, as_json, _after(_opts(ctx), info))
 
 
 @app.command("list")
@@ -234,12 +246,28 @@ def _new_password(password_file: Path | None) -> str:
     return password
 
 
-def _print_wallet(verb: str, info: WalletInfo, as_json: bool) -> None:
+def _after(opts: _Options, info: WalletInfo) -> dict[str, str]:
+    rows: dict[str, str] = {}
+    if opts.keystore is not None:  # a keystore of its own: not the configured network's wallet
+        return rows
+    for hook in _after_create:
+        try:
+            rows.update(hook(info, opts.settings()))
+        except WorldGymError as exc:
+            rows[getattr(hook, "__name__", "after")] = f"not done ({exc})"
+    return rows
+
+
+def _print_wallet(
+    verb: str, info: WalletInfo, as_json: bool, rows: Mapping[str, str] | None = None
+) -> None:
     if as_json:
-        typer.echo(json.dumps(info.as_dict(), indent=2))
+        typer.echo(json.dumps({**info.as_dict(), **(rows or {})}, indent=2))
     else:
         label = f" {info.name}" if info.name else ""
         typer.echo(f"{verb} wallet{label} {info.address} in {info.path}")
+        for key, value in (rows or {}).items():
+            typer.echo(f"{key}: {value}")
 
 
 @contextmanager

@@ -4,6 +4,12 @@ State lives under ``<data_dir>/devnet/``: ``anvil.pid``, ``anvil.log``,
 ``state.json`` (the chain, so ``down`` then ``up`` resumes it) and
 ``devnet.json`` (URL, port, chain id). The deployment manifest goes where every
 command reads it (``<data_dir>/deployments/<chain_id>.json``).
+
+``up`` after ``down`` resumes the chain on the *same* port, so the URL in the
+``devnet`` profile stays right and a miner or validator that kept running
+through the restart finds the node again. Every funded account gets ETH,
+:data:`DEV_TOKEN_GRANT` tokens and the miners' bond staked, which is what a
+newcomer needs to mine, to stake as a validator and to register an environment.
 """
 
 from __future__ import annotations
@@ -16,18 +22,23 @@ from pathlib import Path
 from pydantic import BaseModel
 from web3 import Web3
 
+from client.contracts import REFINERY_ROLE
 from client.errors import UsageError
 from client.manifest import Deployment, ProtocolParams, manifest_path
-from deploy.anvil import AnvilProcess, pid_alive, stop_pid
+from deploy.anvil import AnvilError, AnvilProcess, pid_alive, port_free, stop_pid
 from deploy.devchain import DevChain
 
 __all__ = [
     "DEVNET_CHAIN_ID",
+    "DEV_TOKEN_GRANT",
     "DevnetInfo",
     "devnet_down",
     "devnet_reset",
     "devnet_status",
     "devnet_up",
+    "fund_account",
+    "grant_refinery",
+    "load_devnet_deployment",
 ]
 
 DEVNET_CHAIN_ID = 31337
@@ -102,22 +113,36 @@ def devnet_up(
     epoch_blocks: int | None = None,
     block_time: float | None = 1.0,
     fund: list[str] | None = None,
+    refinery: list[str] | None = None,
+    port: int | None = None,
 ) -> DevnetInfo:
     """Start anvil and deploy, or report the devnet already running (``up`` twice is safe).
 
     ``epoch_blocks`` sets the epoch length (commit and reveal windows split it in
-    halves); ``fund`` lists extra addresses (e.g. keystore wallets) that get ETH and
-    tokens besides anvil's dev accounts.
+    halves); ``fund`` lists extra addresses (e.g. keystore wallets) that get ETH,
+    tokens and the miners' bond besides anvil's dev accounts, on a new chain and on
+    a resumed one alike; ``refinery`` lists addresses granted REFINERY_ROLE (they may
+    register models). A resumed chain listens on the port it had (``port`` picks
+    one for a new chain; default: a free one).
     """
     paths = _paths(data_dir)
     current = devnet_status(data_dir)
     if current is not None and current.running:
-        return current
+        _provision(data_dir, current.url, fund or [], refinery or [])
+        return devnet_status(data_dir) or current
     if current is not None and current.pid is not None and pid_alive(current.pid):
         stop_pid(current.pid)  # alive but not answering: replace it
     paths.root.mkdir(parents=True, exist_ok=True)
     resume = paths.state.exists() and manifest_path(data_dir, DEVNET_CHAIN_ID).exists()
+    chosen = port or (current.port if current is not None else 0)
+    if chosen and not port_free(chosen):
+        raise AnvilError(
+            f"port {chosen}, where this devnet listens, is taken by another process: stop it "
+            "(the devnet keeps its URL so that running miners and validators find it again), "
+            "or `worldgym devnet reset` to start a new chain on a free port"
+        )
     node = AnvilProcess(
+        port=chosen,
         chain_id=DEVNET_CHAIN_ID,
         block_time=block_time,
         log_path=paths.log,
@@ -142,8 +167,9 @@ def devnet_up(
                 )
             chain = DevChain.deploy(w3, params)
             chain.deployment.save(target)
-            for account in [*chain.accounts[1:], *(fund or [])]:
+            for account in chain.accounts[1:]:
                 fund_account(chain, account)
+        _provision(data_dir, node.url, fund or [], refinery or [])
         info = DevnetInfo(
             running=True,
             url=node.url,
@@ -160,6 +186,29 @@ def devnet_up(
     except BaseException:
         node.stop()
         raise
+
+
+def _provision(data_dir: Path, url: str, fund: list[str], refinery: list[str]) -> None:
+    """Fund (and bond) ``fund``, grant ``refinery`` the refinery role, on the running devnet."""
+    if not fund and not refinery:
+        return
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    chain = DevChain(w3, load_devnet_deployment(data_dir), [str(a) for a in w3.eth.accounts])
+    for account in fund:
+        fund_account(chain, account)
+    for account in refinery:
+        grant_refinery(chain, account)
+
+
+def grant_refinery(chain: DevChain, account: str) -> bool:
+    """Grant ``account`` REFINERY_ROLE (the devnet's admin is dev account 0); return whether it
+    was new."""
+    address = Web3.to_checksum_address(account)
+    if chain.has_role(REFINERY_ROLE, address):
+        return False
+    role = Web3.keccak(text=REFINERY_ROLE)
+    chain.send(chain.deployer, chain.models, "grantRole", role, address)
+    return True
 
 
 def fund_account(

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from client.errors import ChainError
 from client.session import JsonOpt, Session
+from client.wallet import account_address
 from ledger.check import check_ledger
 from ledger.common import parse_epochs
 from ledger.context import LedgerContext
@@ -153,12 +154,16 @@ def epoch(
 @app.command()
 def address(
     ctx: typer.Context,
-    addr: Annotated[str, typer.Argument(metavar="ADDR", help="the account (0x...)")],
+    addr: Annotated[
+        str, typer.Argument(metavar="ADDR", help="the account (0x...) or a wallet name")
+    ],
     db: DbOpt = None,
     sync: SyncOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
     """An address as miner, validator and environment owner: work, rewards, claimable."""
+    session = ctx.find_object(Session) or Session()
+    addr = account_address(session.settings, addr, "ADDR")
 
     def query(lc: LedgerContext) -> Any:
         report = lc.ledger().address(addr)

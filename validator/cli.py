@@ -8,18 +8,16 @@ miners use it to check themselves before submitting.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from eth_utils import to_checksum_address
 from rich.console import Console
 from rich.table import Table
 
 from client.contracts import BatchRecord, Protocol
-from client.decimals import exact_decimals
 from client.errors import UsageError
+from client.inputs import format_wgt, parse_address, parse_wgt
 from client.schemas import MAX_BATCH_BYTES, BatchFormatError, parse_batch
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
 from client.tx import TxSender
@@ -31,24 +29,14 @@ from validator.errors import ValidatorError
 from validator.loop import Validator, ValidatorConfig
 from validator.state import ValidatorState
 
-__all__ = ["stake", "unstake", "validate", "verify_batch", "withdraw"]
+__all__ = ["AMOUNT_COMMAND", "stake", "unstake", "validate", "verify_batch", "withdraw"]
 
 _out = Console(highlight=False, soft_wrap=True)
-_WAD = 10**18
-
 AmountArg = Annotated[str, typer.Argument(help="amount in WGT (decimals allowed)")]
 
-
-def _wei(amount: str) -> int:
-    with exact_decimals():
-        try:
-            value = Decimal(amount.replace("_", ""))
-            whole = value.quantize(Decimal(1) / _WAD)
-        except InvalidOperation:
-            raise UsageError(f"{amount!r} is not an amount of WGT (e.g. 1000 or 2.5)") from None
-        if value <= 0 or value != whole:
-            raise UsageError(f"{amount!r} must be a positive amount with at most 18 decimals")
-        return int(value * _WAD)
+AMOUNT_COMMAND = {"ignore_unknown_options": True}
+"""Context settings of commands that take an AMOUNT: ``-5`` reaches the amount check (and is
+refused as not positive) instead of being read as an unknown option."""
 
 
 def _signer(ctx: typer.Context, wallet: str | None, password_file: Path | None) -> Protocol:
@@ -56,17 +44,29 @@ def _signer(ctx: typer.Context, wallet: str | None, password_file: Path | None) 
     return session.protocol(wallet=wallet, password_file=password_file, sign=True)
 
 
+def _done(as_json: bool, report: dict[str, Any], line: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        _out.print(line)
+
+
 def stake(
     ctx: typer.Context,
     amount: AmountArg,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Stake WGT to validate (approves the staking contract first if needed)."""
+    """Stake WGT to validate or to bond as a miner (approves the staking contract first if
+    needed; a failed stake leaves no approval behind)."""
+    wei = parse_wgt(amount)
     protocol = _signer(ctx, wallet, password_file)
-    protocol.stake(_wei(amount))
-    staked = protocol.stake_of(protocol.sender.address)  # type: ignore[union-attr]
-    _out.print(f"staked {amount} WGT; total stake {staked / _WAD:,.4f} WGT")
+    address = protocol.sender.address  # type: ignore[union-attr]
+    protocol.stake(wei)
+    staked = protocol.stake_of(address)
+    report = {"address": address, "staked": wei, "total_stake": staked}
+    _done(as_json, report, f"staked {format_wgt(wei)}; total stake {format_wgt(staked)}")
 
 
 def unstake(
@@ -74,19 +74,48 @@ def unstake(
     amount: AmountArg,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start unbonding AMOUNT WGT; withdraw it once the unbonding delay has passed."""
+    wei = parse_wgt(amount)
     protocol = _signer(ctx, wallet, password_file)
-    release = protocol.request_unbond(_wei(amount))
-    _out.print(f"unbonding {amount} WGT; withdraw from epoch {release} on (worldgym withdraw)")
+    address = protocol.sender.address  # type: ignore[union-attr]
+    staked = protocol.stake_of(address)
+    if wei > staked:
+        raise UsageError(
+            f"{address} has {format_wgt(staked)} staked and cannot unbond {format_wgt(wei)}"
+        )
+    release = protocol.request_unbond(wei)
+    report = {"address": address, "unbonding": wei, "release_epoch": release}
+    line = f"unbonding {format_wgt(wei)}; withdraw from epoch {release} on (worldgym withdraw)"
+    _done(as_json, report, line)
 
 
 def withdraw(
-    ctx: typer.Context, wallet: WalletOpt = None, password_file: PasswordFileOpt = None
+    ctx: typer.Context,
+    wallet: WalletOpt = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Withdraw unbonded stake."""
-    amount = _signer(ctx, wallet, password_file).withdraw()
-    _out.print(f"withdrew {amount / _WAD:,.4f} WGT")
+    protocol = _signer(ctx, wallet, password_file)
+    address = protocol.sender.address  # type: ignore[union-attr]
+    amount, release, pending = protocol.unbonding_of(address)
+    if amount == 0:
+        raise UsageError(f"{address} has nothing unbonding: `worldgym unstake AMOUNT` first")
+    epoch = protocol.current_epoch()
+    if epoch < release:
+        raise UsageError(
+            f"the {format_wgt(amount)} unbonding of {address} is released at epoch {release}; "
+            f"it is epoch {epoch}"
+        )
+    if pending:
+        raise UsageError(
+            f"{address} has {pending} committed epoch(s) not finalized yet: finalize them "
+            "(`worldgym validate`) before withdrawing"
+        )
+    paid = protocol.withdraw()
+    _done(as_json, {"address": address, "withdrawn": paid}, f"withdrew {format_wgt(paid)}")
 
 
 def _scorer(
@@ -181,10 +210,7 @@ def verify_batch(  # noqa: PLR0917 - a Typer command: one parameter per option
 ) -> None:
     """Run the validator's checks on one batch and print its score, each trace and any reason."""
     session: Session = ctx.ensure_object(Session)
-    try:
-        miner = to_checksum_address(miner)
-    except ValueError:
-        raise UsageError(f"--miner {miner!r} is not an address") from None
+    miner = parse_address(miner, "--miner")
     protocol = session.protocol()
     path = Path(batch)
     data: bytes | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_helpers import run as _run
 
 from deploy.anvil import pid_alive
@@ -83,3 +84,41 @@ def test_fund_then_reset_forgets_the_chain(home: Path) -> None:
     assert not Path(first["manifest"]).exists()
     code, out = _run("devnet", "status", "--json")
     assert json.loads(out) == {"running": False}
+
+
+def test_down_then_up_resumes_the_chain_on_the_same_url(home: Path) -> None:
+    code, out = _run("devnet", "up", "--block-time", "0", "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    stranger = "0x000000000000000000000000000000000000dEaD"
+    assert _run("devnet", "fund", stranger)[0] == 0
+    assert _run("devnet", "down")[0] == 0
+
+    code, out = _run("devnet", "up", "--json")
+    assert code == 0, out
+    second = json.loads(out)
+    assert second["url"] == first["url"], "a running miner must find the node again"
+    assert second["pid"] != first["pid"]
+    code, out = _run("status", "--address", stranger, "--json")
+    assert code == 0, out
+    assert json.loads(out)["account"]["wgt"] == 100_000 * 10**18  # the same chain
+
+
+def test_a_wallet_made_after_up_is_funded_bonded_and_can_get_the_refinery_role(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORLDGYM_PASSWORD", "pw")
+    assert _run("devnet", "up", "--block-time", "0")[0] == 0
+    code, out = _run("wallet", "new", "--name", "bob", "--light-kdf", "--json")
+    assert code == 0, out
+    bob = json.loads(out)
+    assert "funded" in bob["devnet"]
+    code, out = _run("status", "--wallet", "bob", "--json")
+    account = json.loads(out)["account"]
+    assert account["address"] == bob["address"]
+    assert account["wgt"] == 100_000 * 10**18
+    assert account["stake"] == 100 * 10**18  # the miners' bond: bob can mine at once
+
+    code, out = _run("devnet", "fund", "bob", "--refinery", "--json")
+    assert code == 0, out
+    assert json.loads(out)["refinery"] is True

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from client.inputs import parse_wgt as _wei
 from client.revert import _fixed
 from deploy.params_file import _amount
-from validator.cli import _wei
 
 _WAD = 10**18
 

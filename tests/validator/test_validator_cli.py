@@ -38,9 +38,12 @@ def test_stake_unstake_and_nothing_to_claim(world: World, anvil: AnvilProcess) -
     assert world.chain.unbonding_of(world.account.address)[0] == 500_500_000_000_000_000_000
     code, out = _cli(config, "stake", "-3")
     assert code != 0
+    assert "must be more than zero" in out
+    nonce = world.chain.w3.eth.get_transaction_count(world.account.address)
     code, out = _cli(config, "claim")
-    assert code == 1
-    assert "has no rewards to claim" in out
+    assert code == 0, out
+    assert f"nothing to claim for {world.account.address}" in out
+    assert world.chain.w3.eth.get_transaction_count(world.account.address) == nonce  # no tx
     assert "Traceback" not in out
 
 
