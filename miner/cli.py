@@ -17,17 +17,18 @@ from rich.console import Console
 from rich.table import Table
 
 from client.contracts import Protocol
+from client.inputs import parse_existing_path
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
 from client.tx import TxSender
 from client.wallet import select_wallet
 from miner.errors import MinerError
-from miner.loop import Miner, MiningConfig
+from miner.loop import EpochRound, Miner, MiningConfig
 from miner.spool import Spool
 from miner.submit import Submitter
 from policy import BACKENDS, load_policy
 from policy.checkpoint import ModelHandle, local_model, resolve_model
 
-__all__ = ["app", "claim", "spool_dir"]
+__all__ = ["app", "spool_dir"]
 
 _out = Console(highlight=False, soft_wrap=True)
 _WAD = 10**18
@@ -48,6 +49,12 @@ def _model(session: Session, protocol: Any, model: str | None) -> ModelHandle:
         return local_model(protocol, store, Path(model))
     cache = session.settings.data_dir / "models"
     return resolve_model(protocol, store, cache, int(model) if model else None)
+
+
+def _check_model_option(model: str | None) -> None:
+    """A checkpoint directory must exist; an id must be a registered model's (checked later)."""
+    if model is not None and not model.isdigit():
+        parse_existing_path(Path(model), "--model", directory=True)
 
 
 EnvOpt = Annotated[list[int] | None, typer.Option("--env", help="environment id (repeatable)")]
@@ -71,7 +78,10 @@ TensorParallelOpt = Annotated[
     int, typer.Option("--tensor-parallel", min=1, help="GPUs per model (vllm)")
 ]
 RetryOpt = Annotated[
-    float, typer.Option("--retry-s", min=0.0, help="keep retrying an outage this many seconds")
+    float | None,
+    typer.Option(
+        "--retry-s", min=0.0, help="give up on an outage after this many seconds (default: never)"
+    ),
 ]
 
 
@@ -89,17 +99,31 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
     batch_size: BatchSizeOpt = 16,
     base_url: BaseUrlOpt = None,
     tensor_parallel: TensorParallelOpt = 1,
-    retry_s: RetryOpt = 300.0,
+    retry_s: RetryOpt = None,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Mine: each epoch, derive this wallet's tasks, sample, pin and submit one batch per --env."""
+    """Mine: each epoch, derive this wallet's tasks, sample, pin and submit one batch per --env.
+
+    Each batch is sized to the time the epoch has left; outages are waited out. With
+    --once or --epochs the command exits 1 when no batch was confirmed.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if not env:
         raise MinerError("name the environments to mine: worldgym mine --env ID [--env ID ...]")
     if backend not in BACKENDS:
         raise MinerError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if once and epochs is not None:
+        raise MinerError("pass --once or --epochs N, not both")
+    _check_model_option(model)
+    config = MiningConfig(
+        env_ids=tuple(env),
+        tasks_per_batch=tasks_per_batch,
+        batches_per_epoch=batches_per_epoch,
+        retry_s=retry_s,
+    )
     session: Session = ctx.ensure_object(Session)
     protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
     sender = protocol.sender
@@ -116,24 +140,48 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
         tensor_parallel_size=tensor_parallel,
     )
     spool = Spool(spool_dir(session, sender.address))
-    config = MiningConfig(
-        env_ids=tuple(env),
-        tasks_per_batch=tasks_per_batch,
-        batches_per_epoch=batches_per_epoch,
-        retry_s=retry_s,
-    )
     console = Console(stderr=True)
     submitter = Submitter(protocol, sender, store, spool, log=console.log)
     miner = Miner(
         protocol, submitter, spool, policy=policy, model=handle, config=config, console=console
     )
     console.print(f"mining as {sender.address} with model {handle.id} ({policy.name})")
+    rounds: list[EpochRound] = []
     try:
-        miner.run(epochs=1 if once else epochs)
+        rounds = miner.run_rounds(epochs=1 if once else epochs)
     except KeyboardInterrupt:
         console.print("stopped; unfinished batches stay in the spool and resume on the next start")
     finally:
         spool.close()
+    _summary(rounds, as_json)
+
+
+def _summary(rounds: list[EpochRound], as_json: bool) -> None:
+    """Print what was mined; exit 1 when a bounded run confirmed no batch."""
+    confirmed = [e for r in rounds for e in r.confirmed]
+    if as_json:
+        report = {
+            "epochs": [
+                {
+                    "epoch": r.epoch,
+                    "skipped": r.skipped,
+                    "batches": [
+                        {"env": e.env_id, "cid": e.cid, "state": e.state.value,
+                         "index": e.batch_index, "traces": e.trace_count, "note": e.note}
+                        for e in (*r.drained, *r.entries)
+                    ],
+                }
+                for r in rounds
+            ],
+            "confirmed": len(confirmed),
+        }  # fmt: skip
+        typer.echo(json.dumps(report, indent=2))
+    if rounds and not confirmed:
+        reasons = [r.skipped for r in rounds if r.skipped]
+        reasons += [
+            f"{e.cid} {e.state.value}: {e.note}" for r in rounds for e in (*r.drained, *r.entries)
+        ]
+        raise MinerError("no batch was confirmed" + (f" ({'; '.join(reasons)})" if reasons else ""))
 
 
 def _require_bond(protocol: Protocol, miner: str) -> None:
@@ -203,13 +251,3 @@ def status(ctx: typer.Context, wallet: WalletOpt = None, as_json: JsonOpt = Fals
     _out.print(f"spool: {states}")
     claimable, balance = report["claimable"] / _WAD, report["balance"] / _WAD
     _out.print(f"claimable {claimable:,.4f} WGT · balance {balance:,.4f} WGT")
-
-
-def claim(
-    ctx: typer.Context, wallet: WalletOpt = None, password_file: PasswordFileOpt = None
-) -> None:
-    """Claim this wallet's rewards (miner, validator or environment owner)."""
-    session: Session = ctx.ensure_object(Session)
-    protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
-    amount = protocol.claim()
-    _out.print(f"claimed {amount / _WAD:,.6f} WGT")

@@ -64,10 +64,16 @@ CREATE TABLE IF NOT EXISTS batches (
     attempts INTEGER NOT NULL DEFAULT 0,
     note TEXT,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    UNIQUE (epoch, sequence)
+    updated_at REAL NOT NULL
 );
+-- One live batch per (epoch, sequence): an expired or failed batch never took its sequence
+-- number on chain, so the next batch of the epoch is built for the same one.
+CREATE UNIQUE INDEX IF NOT EXISTS batches_live_sequence ON batches (epoch, sequence)
+    WHERE state NOT IN ('expired', 'failed');
 """
+# Spools written before that held UNIQUE (epoch, sequence) over every row, which made the
+# batch after an expired or failed one fail to spool; they are rebuilt without it.
+_OLD_UNIQUE = "sqlite_autoindex_batches_1"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class Spool:
             self._db = sqlite3.connect(self.root / "spool.db", isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise SpoolError(f"cannot open the miner spool in {self.root}: {exc}") from None
@@ -113,6 +120,23 @@ class Spool:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    def _migrate(self) -> None:
+        """Drop the old table-wide UNIQUE (epoch, sequence), keeping every row."""
+        old = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (_OLD_UNIQUE,)
+        ).fetchone()
+        if old is None:
+            return
+        create = _SCHEMA.split(";", maxsplit=1)[0].replace("batches (", "batches_v2 (", 1)
+        self._db.executescript(
+            "BEGIN IMMEDIATE;"
+            f"{create};"
+            "INSERT INTO batches_v2 SELECT * FROM batches;"
+            "DROP TABLE batches;"
+            "ALTER TABLE batches_v2 RENAME TO batches;"
+            "COMMIT;"
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

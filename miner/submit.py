@@ -100,6 +100,23 @@ class Submitter:
             tx_hash=record.tx_hash,
         )
 
+    def expire_if_stale(self, entry: SpoolEntry) -> SpoolEntry | None:
+        """Expire ``entry`` if it is still open and its epoch is over; else None.
+
+        Called while storage or the send is failing, so that a batch whose epoch ended
+        during an outage stops being retried (and its place in the epoch is not waited for).
+        """
+        if entry.state not in (BatchState.BUILT, BatchState.PINNED):
+            return None
+        epoch = self.protocol.current_epoch()
+        if epoch == entry.epoch:
+            return None
+        return self.spool.update(
+            entry.id,
+            BatchState.EXPIRED,
+            note=f"epoch {entry.epoch} ended (now {epoch}) before the batch was submitted",
+        )
+
     def _refuse_if_stale(self, entry: SpoolEntry) -> SpoolEntry | None:
         """Expire or fail ``entry`` if the chain can no longer take it as built; else None."""
         epoch = self.protocol.current_epoch()

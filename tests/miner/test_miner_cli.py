@@ -16,13 +16,17 @@ pytestmark = pytest.mark.ml
 _PASSWORD = "a miner's password"
 
 
-def test_mine_without_a_bond_says_to_stake_first(world: World, anvil: AnvilProcess) -> None:
+def test_mine_without_a_bond_says_to_stake_first(
+    world: World, anvil: AnvilProcess, tmp_path: Path
+) -> None:
     config = write_config(world, anvil.url, _PASSWORD)
     address = world.account.address
     world.protocol.request_unbond(world.chain.stake_of(address))  # no longer bonded
     env = {"WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": _PASSWORD}
-    # A model that does not exist: the bond check must come before the model is loaded.
-    args = ["mine", "--env", str(world.env_id), "--once", "--model", str(Path("/nonexistent"))]
+    # A directory with no model in it: the bond check must come before the model is loaded.
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    args = ["mine", "--env", str(world.env_id), "--once", "--model", str(empty)]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 1, result.output
     assert f"{address} has 0.0000 WGT staked but miners need a bond of 100.0000 WGT" in (
