@@ -3,7 +3,8 @@ r"""Regular expressions from spec authors: vetted statically, probed, and run wi
 Spec authors are untrusted and validators run their patterns on every miner's
 completion, so a pattern passes three gates:
 
-1. **Shape** (:func:`check_shape`, part of the spec's schema): it parses; no
+1. **Shape** (:func:`check_shape`, part of the spec's schema): it compiles
+   with both ``re`` and ``regex`` (so no variable-width look-behind); no
    variable repeat inside another repeat (``(a+)+``), no overlapping
    alternatives inside a repeat (``(a|aa)+``; an alternative that starts with
    ``{answer}`` overlaps with anything, since the reference is unknown), no
@@ -126,6 +127,7 @@ def check_shape(pattern: str) -> str:
     static = pattern.replace(ANSWER_PLACEHOLDER, f"(?:{_UNKNOWN})")
     try:
         parsed = _sre_parse.parse(static)
+        re.compile(static)  # only what both engines accept (no variable-width look-behind)
         compile_pattern(pattern, "x", ignore_case=False, dotall=False)
     except (re.error, regex.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from None

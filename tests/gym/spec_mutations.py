@@ -70,7 +70,7 @@ _BAD_REGEX = st.one_of(
     st.sampled_from([
         "(a+)+$", r"(\w+)*x", r"(\d+,)*\d+", "(a|aa)+", "(a|a)*b", r"(\w+)\1", "(unclosed",
         "[z-a]", "a{2,1}", "(?P<x>a)(?P=x)", "(?:{answer}|1)+", "[{answer}]", r"\{answer}",
-        "(?<=a+)b", "*a", "(?:(?:a*)*)*", ".*x.*y", r"(?:\s*\S+)+", "\ue000",
+        "(?<=a+)b", "*a", "(?:(?:a*)*)*", r"(?:\s*\S+)+", "\ue000",
     ]),
     st.builds(lambda inner: f"({inner}+)+", st.sampled_from(["a", r"\d", r"\w", ".", "[ab]"])),
     st.builds(lambda inner: f"({inner}|{inner}{inner})*z", st.sampled_from(["a", "1", "ab"])),
