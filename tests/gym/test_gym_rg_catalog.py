@@ -94,15 +94,19 @@ def test_every_dataset_is_usable(dataset: str) -> None:
 @pytest.mark.parametrize("dataset", IN_PROCESS)
 def test_the_fast_path_gives_the_defined_item(dataset: str) -> None:
     """Item ``s`` of the cached instance == ``create_dataset(seed=s, size=1)[0]``."""
+    config = required_config(dataset, DATASETS[dataset][1])
     source = ReasoningGymSource(
         ReasoningGymGenerator(
-            kind="reasoning_gym", dataset=dataset, reasoning_gym_version=catalog.SUPPORTED_VERSION
+            kind="reasoning_gym", dataset=dataset, reasoning_gym_version=catalog.SUPPORTED_VERSION,
+            config=config,
         )
-    )
+    )  # fmt: skip
     for index in (0, 1):
         seed = task_seed(SEED, 9, 1, MINER, index)
         with contextlib.redirect_stdout(io.StringIO()):
-            defined = reasoning_gym.create_dataset(dataset, seed=item_seed(seed), size=1)[0]
+            defined = reasoning_gym.create_dataset(dataset, **config, seed=item_seed(seed), size=1)[
+                0
+            ]
         assert _normalised(source.entry(seed)) == _normalised(defined)
 
 
