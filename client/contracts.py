@@ -10,6 +10,7 @@ read with ``eth_getLogs`` over exactly the blocks where it can be.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -381,20 +382,25 @@ class Protocol:
         """The chain head."""
         return int(self.w3.eth.block_number)
 
-    def block_seconds(self, span: int = 32) -> float | None:
-        """Seconds per block over the last ``span`` blocks, or None when blocks do not come
-        with time: a chain younger than that, or a node that mines only on transactions
-        (anvil's automine), where a window closes only when someone sends."""
+    def block_seconds(self, span: int = 8) -> float | None:
+        """Seconds per block: the mean gap between the last ``span + 1`` blocks, leaving out
+        gaps far above the median (a pause of the chain, such as a node restart).
+
+        None when blocks do not come with time: a chain younger than that, or a node that
+        mines only on transactions (anvil's automine), where a window closes only when
+        someone sends.
+        """
         answer = self.w3.provider.make_request(RPCEndpoint("anvil_getAutomine"), [])
         if isinstance(answer, dict) and answer.get("result") is True:
             return None
-        head = self.w3.eth.get_block("latest")
-        number = int(head["number"])
-        if number < span:
+        head = self.block_number()
+        if head < span:
             return None
-        old = self.w3.eth.get_block(number - span)
-        elapsed = int(head["timestamp"]) - int(old["timestamp"])
-        return elapsed / span if elapsed > 0 else None
+        stamps = [int(self.w3.eth.get_block(n)["timestamp"]) for n in range(head - span, head + 1)]
+        gaps = sorted(b - a for a, b in itertools.pairwise(stamps))
+        usual = [g for g in gaps if g <= 2 * gaps[len(gaps) // 2] + 1]  # drop a pause's gap
+        mean = sum(usual) / len(usual)
+        return mean if mean > 0 else None
 
     def current_epoch(self) -> int:
         """The current epoch, as the contract sees it at the head block."""

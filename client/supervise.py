@@ -65,7 +65,8 @@ class Backoff:
 class Supervisor:
     """Runs rounds of a role, waiting out outages with backoff and a status line.
 
-    ``status`` prints a line (a console's ``print``); ``sleep`` and ``clock`` are
+    ``status`` prints a line (a console's ``print``): when an outage starts, then every
+    ``say_every_s`` while it lasts, and when it ends; ``sleep`` and ``clock`` are
     injectable for tests. ``give_up_s`` (None: never) re-raises an outage that
     lasted longer, for callers that must not wait forever (``--once``).
     """
@@ -78,16 +79,33 @@ class Supervisor:
     max_delay_s: float = 30.0
     give_up_s: float | None = None
     outages: tuple[type[BaseException], ...] = OUTAGES
+    say_every_s: float = 30.0
     down_since: float | None = field(default=None, init=False)
     outages_seen: int = field(default=0, init=False)
+    _said_at: float | None = field(default=None, init=False)
 
-    def call(self, fn: Callable[[], T], what: str = "") -> T:
-        """``fn()``, repeated after each outage until it returns (or raises something else)."""
+    def call(
+        self,
+        fn: Callable[[], T],
+        what: str = "",
+        *,
+        on_outage: Callable[[BaseException], T | None] | None = None,
+    ) -> T:
+        """``fn()``, repeated after each outage until it returns (or raises something else).
+
+        ``on_outage(exc)`` runs after each failed try; a result other than None ends the
+        wait with that result (e.g. a batch found expired meanwhile).
+        """
         backoff = Backoff(self.first_delay_s, self.max_delay_s)
         while True:
             try:
                 result = fn()
             except self.outages as exc:
+                if on_outage is not None:
+                    settled = on_outage(exc)
+                    if settled is not None:
+                        self.recovered()
+                        return settled
                 self._wait(exc, what, backoff.next())
                 continue
             self.recovered()
@@ -99,6 +117,7 @@ class Supervisor:
             lasted = self.clock() - self.down_since
             self.status(f"{self.role}: back after {lasted:.0f} s; resuming where it stopped")
             self.down_since = None
+            self._said_at = None
 
     def _wait(self, exc: BaseException, what: str, delay: float) -> None:
         now = self.clock()
@@ -108,12 +127,14 @@ class Supervisor:
         down = now - self.down_since
         if self.give_up_s is not None and down + delay > self.give_up_s:
             raise exc
-        kind = "the RPC node" if isinstance(exc, RpcUnavailableError) else _kind(exc)
-        doing = f" while {what}" if what else ""
-        self.status(
-            f"{self.role}: waiting for {kind}{doing} (down {down:.0f} s, next try in "
-            f"{delay:.0f} s): {exc}"
-        )
+        if self._said_at is None or down == 0 or now - self._said_at >= self.say_every_s:
+            kind = "the RPC node" if isinstance(exc, RpcUnavailableError) else _kind(exc)
+            doing = f" while {what}" if what else ""
+            self.status(
+                f"{self.role}: waiting for {kind}{doing} (down {down:.0f} s, retrying every "
+                f"{delay:.0f} s or less): {exc}"
+            )
+            self._said_at = now
         self.sleep(delay)
 
 

@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from client.contracts import Protocol
+from client.errors import WorldGymError
 from client.inputs import parse_existing_path
 from client.session import JsonOpt, PasswordFileOpt, Session, WalletOpt
+from client.supervise import Supervisor
 from client.tx import TxSender
 from client.wallet import select_wallet
 from miner.errors import MinerError
@@ -27,6 +29,7 @@ from miner.spool import Spool
 from miner.submit import Submitter
 from policy import BACKENDS, load_policy
 from policy.checkpoint import ModelHandle, local_model, resolve_model
+from storage import compute_cid
 
 __all__ = ["app", "spool_dir"]
 
@@ -49,6 +52,15 @@ def _model(session: Session, protocol: Any, model: str | None) -> ModelHandle:
         return local_model(protocol, store, Path(model))
     cache = session.settings.data_dir / "models"
     return resolve_model(protocol, store, cache, int(model) if model else None)
+
+
+def _model_or_outage(session: Session, protocol: Any, model: str | None) -> ModelHandle:
+    """:func:`_model`, with a failure while storage is down raised as the storage outage."""
+    try:
+        return _model(session, protocol, model)
+    except WorldGymError:
+        session.store().has(compute_cid(b""))  # raises StoreUnavailableError if storage is down
+        raise
 
 
 def _check_model_option(model: str | None) -> None:
@@ -130,7 +142,11 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
     assert isinstance(sender, TxSender)
     _require_bond(protocol, sender.address)
     store = session.store()
-    handle = _model(session, protocol, model)
+    console = Console(stderr=True)
+    supervisor = Supervisor("miner", console.print, max_delay_s=5.0, give_up_s=retry_s)
+    handle = supervisor.call(
+        lambda: _model_or_outage(session, protocol, model), "fetching the model"
+    )
     policy = load_policy(
         backend,
         handle.path,
@@ -140,7 +156,6 @@ def mine(  # noqa: PLR0917 - a Typer command: one parameter per option
         tensor_parallel_size=tensor_parallel,
     )
     spool = Spool(spool_dir(session, sender.address))
-    console = Console(stderr=True)
     submitter = Submitter(protocol, sender, store, spool, log=console.log)
     miner = Miner(
         protocol, submitter, spool, policy=policy, model=handle, config=config, console=console

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from rich.console import Console
@@ -35,7 +35,7 @@ from rich.progress import (
 from client.contracts import Protocol
 from client.errors import RevertError
 from client.schemas import MAX_TRACES, ModelRef, encode_batch
-from client.supervise import Backoff, Supervisor
+from client.supervise import Supervisor
 from gym import Environment, load_environment
 from gym.registry import resolve
 from miner.build import BatchPlan, build_batch, spec_sampling
@@ -130,8 +130,16 @@ class Miner:
         self.spec_store = spec_store or submitter.store
         self.timer = TaskTimer()
         self.supervisor = Supervisor(
-            "miner", self.console.print, sleep=sleep, clock=clock, give_up_s=config.retry_s
+            "miner",
+            self.console.print,
+            sleep=sleep,
+            clock=clock,
+            max_delay_s=5.0,  # short: a window reopened by the node's return is not slept through
+            give_up_s=config.retry_s,
         )
+        # Settling a spooled batch also retries what storage answers with an error (a pin
+        # refused by a busy daemon): the batch is safe on disk either way.
+        self.settle_supervisor = replace(self.supervisor, outages=TRANSIENT)
         self._envs: dict[tuple[int, int], Environment] = {}
 
     # ─── the spool ───────────────────────────────────────────────────────────
@@ -145,29 +153,22 @@ class Miner:
         return [self._settle_with_retry(entry) for entry in self.spool.open_entries()]
 
     def _settle_with_retry(self, entry: SpoolEntry) -> SpoolEntry:
-        started = self.clock()
-        backoff = Backoff(1.0, 30.0)
-        while True:
-            try:
-                return self.submitter.settle(self.spool.get(entry.id))
-            except TRANSIENT as exc:
-                self.spool.bump_attempts(entry.id, str(exc))
-                expired = self._expire_if_stale(entry)
-                if expired is not None:
-                    return expired
-                delay = backoff.next()
-                retry_s = self.config.retry_s
-                if retry_s is not None and self.clock() - started + delay > retry_s:
-                    raise MinerError(
-                        f"batch {entry.cid} (epoch {entry.epoch}) could not be "
-                        f"{_next_step(self.spool.get(entry.id).state)}: {exc}. It is kept in the "
-                        f"spool ({self.spool.root}) and will be retried on the next start"
-                    ) from None
-                self.console.print(
-                    f"[yellow]miner: batch {entry.cid} waits for the outage to end (next try in "
-                    f"{delay:.0f} s; it submits if epoch {entry.epoch} still takes it):[/] {exc}"
-                )
-                self.sleep(delay)
+        def attempt() -> SpoolEntry:
+            return self.submitter.settle(self.spool.get(entry.id))
+
+        def failed(exc: BaseException) -> SpoolEntry | None:
+            self.spool.bump_attempts(entry.id, str(exc))
+            return self._expire_if_stale(entry)
+
+        what = f"settling batch {entry.cid} of epoch {entry.epoch}"
+        try:
+            return self.settle_supervisor.call(attempt, what, on_outage=failed)
+        except TRANSIENT as exc:  # outlasted retry_s
+            raise MinerError(
+                f"batch {entry.cid} (epoch {entry.epoch}) could not be "
+                f"{_next_step(self.spool.get(entry.id).state)}: {exc}. It is kept in the "
+                f"spool ({self.spool.root}) and will be retried on the next start"
+            ) from None
 
     def _expire_if_stale(self, entry: SpoolEntry) -> SpoolEntry | None:
         """Expire ``entry`` if its epoch is over (when the chain can be asked); else None."""

@@ -130,6 +130,14 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     once: Annotated[
         bool, typer.Option("--once", help="one pass over the recent epochs, then stop")
     ] = False,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs",
+            min=1,
+            help="stop once this many epochs it revealed are finalized and claimed",
+        ),
+    ] = None,
     device: Annotated[
         str, typer.Option("--device", help="torch device for the rollout check")
     ] = "cpu",
@@ -146,15 +154,23 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     ] = None,
     wallet: WalletOpt = None,
     password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Validate: score closed epochs, commit, reveal, finalize and claim, as a staked validator."""
+    """Validate: score closed epochs, commit, reveal, finalize and claim, as a staked validator.
+
+    Runs until Ctrl-C (outages are waited out), or one pass with --once, or until --epochs N
+    epochs it revealed are finalized.
+    """
+    if once and epochs is not None:
+        raise UsageError("pass --once or --epochs N, not both")
+    overrides = read_weights_file(env_weights) if env_weights is not None else None
     session: Session = ctx.ensure_object(Session)
     protocol = _signer(ctx, wallet, password_file)
     sender = protocol.sender
     assert isinstance(sender, TxSender)
+    _require_stake(protocol, sender.address)
     gym = protocol.gym.address.lower()
     root = session.settings.data_dir / "validator" / f"{protocol.deployment.chain_id}-{gym}"
-    overrides = read_weights_file(env_weights) if env_weights is not None else None
     scorer = _scorer(session, protocol, sender.address, prove=True, device=device)
     console = Console(stderr=True)
     weights = GainWeights(
@@ -163,14 +179,31 @@ def validate(  # noqa: PLR0917 - a Typer command: one parameter per option
     state = ValidatorState(root / f"{sender.address.lower()}.db")
     validator = Validator(
         protocol, scorer, state, ValidatorConfig(finalize_chunk=finalize_chunk),
-        env_weights=weights,
+        env_weights=weights, console=console,
     )  # fmt: skip
+    console.print(f"validating as {sender.address}; scores and salts in {state.path}")
+    done: list[str] = []
     try:
-        validator.run(once=once)
+        done = validator.run(once=once, epochs=epochs)
     except KeyboardInterrupt:
         console.print("stopped; scores and salts are kept in " + str(state.path))
     finally:
         state.close()
+    if as_json:
+        typer.echo(json.dumps({"address": sender.address, "done": done}, indent=2))
+
+
+def _require_stake(protocol: Protocol, validator: str) -> None:
+    """Refuse to start (before loading any model) when a commitment would be refused."""
+    needed = protocol.deployment.params.min_stake
+    staked = protocol.stake_of(validator)
+    if staked < needed:
+        more = -(-(needed - staked) // 10**18)
+        raise ValidatorError(
+            f"{validator} has {format_wgt(staked)} staked but a validator needs "
+            f"{format_wgt(needed)} to commit: run `worldgym stake AMOUNT` first (AMOUNT at "
+            f"least {more})"
+        )
 
 
 def _record(
