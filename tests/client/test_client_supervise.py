@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from client.errors import RevertError, RpcUnavailableError, TxTimeoutError
@@ -19,7 +21,7 @@ class _Clock:
         self.now += seconds
 
 
-def _flaky(failures: list[BaseException]) -> object:
+def _flaky(failures: list[BaseException]) -> Callable[[], str]:
     def step() -> str:
         if failures:
             raise failures.pop(0)
@@ -29,11 +31,11 @@ def _flaky(failures: list[BaseException]) -> object:
 
 
 def test_an_outage_is_waited_out_with_doubling_delays_and_one_line_each_half_minute() -> None:
-    clock, lines = _Clock(), []
+    clock, lines = _Clock(), list[str]()
     sup = Supervisor("miner", lines.append, sleep=clock.sleep, clock=lambda: clock.now,
                      max_delay_s=5.0)  # fmt: skip
     down = RpcUnavailableError("cannot reach the RPC at http://127.0.0.1:1 (connection refused)")
-    result = sup.call(_flaky([down] * 12), "mining")  # type: ignore[arg-type]
+    result = sup.call(_flaky([down] * 12), "mining")
     assert result == "done"
     assert clock.slept == [1, 2, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5]
     waiting = [line for line in lines if "waiting for the RPC node while mining" in line]
@@ -44,10 +46,10 @@ def test_an_outage_is_waited_out_with_doubling_delays_and_one_line_each_half_min
 
 
 def test_storage_and_receipt_outages_are_named() -> None:
-    clock, lines = _Clock(), []
+    clock, lines = _Clock(), list[str]()
     sup = Supervisor("validator", lines.append, sleep=clock.sleep, clock=lambda: clock.now)
-    sup.call(_flaky([StoreUnavailableError("the Kubo RPC API is down")]))  # type: ignore[arg-type]
-    sup.call(_flaky([TxTimeoutError("no receipt")]))  # type: ignore[arg-type]
+    sup.call(_flaky([StoreUnavailableError("the Kubo RPC API is down")]))
+    sup.call(_flaky([TxTimeoutError("no receipt")]))
     assert "waiting for storage" in lines[0]
     assert "waiting for a transaction receipt" in lines[2]
 
@@ -56,7 +58,7 @@ def test_anything_but_an_outage_goes_to_the_caller_at_once() -> None:
     clock = _Clock()
     sup = Supervisor("validator", lambda _l: None, sleep=clock.sleep, clock=lambda: clock.now)
     with pytest.raises(RevertError):
-        sup.call(_flaky([RevertError("window closed")]))  # type: ignore[arg-type]
+        sup.call(_flaky([RevertError("window closed")]))
     assert clock.slept == []
 
 
@@ -65,7 +67,7 @@ def test_give_up_re_raises_an_outage_that_lasts_too_long() -> None:
     sup = Supervisor("miner", lambda _l: None, sleep=clock.sleep, clock=lambda: clock.now,
                      give_up_s=10.0)  # fmt: skip
     with pytest.raises(RpcUnavailableError):
-        sup.call(_flaky([RpcUnavailableError("down")] * 100))  # type: ignore[arg-type]
+        sup.call(_flaky([RpcUnavailableError("down")] * 100))
     assert sum(clock.slept) <= 10.0
 
 
