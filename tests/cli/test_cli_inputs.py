@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +132,32 @@ def _chain() -> DevChain:
 
 def _nonce(address: str) -> int:
     return int(_chain().w3.eth.get_transaction_count(Web3.to_checksum_address(address)))
+
+
+def test_two_processes_on_one_key_the_second_is_refused(alice: str, home: Path) -> None:
+    """A running `worldgym validate` holds alice's key: a second validator, or a claim from
+    another shell, is refused naming it (two validators on one key both claimed)."""
+    assert _run("stake", "1000")[0] == 0
+    log = home / "validate.log"
+    env = {**os.environ, "WORLDGYM_CONFIG": str(home / "config.toml"), "WORLDGYM_PASSWORD": "pw"}
+    with open(log, "wb") as sink:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "client.cli", "validate"], env=env, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "validating as" not in log.read_text():
+            assert first.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        nonce = _nonce(alice)
+        for args in (("validate", "--once"), ("claim",)):
+            out = _fails_cleanly(*args, says=f"{alice} is already in use")
+            assert f"pid {first.pid}" in out
+            assert "validate" in out
+        assert _nonce(alice) == nonce
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+    code, out = _run("claim", "--json")  # the key is free again
+    assert code == 0, out
