@@ -1,5 +1,8 @@
 """``worldgym ledger sync | status | epochs | epoch | address | env | envs | top | models | check``.
 
+``ledger sync --follow`` is the long-running follower: it indexes new blocks every few
+seconds and waits out an unreachable node with backoff and a status line.
+
 Queries index new blocks first (``--no-sync`` answers from what is indexed; an
 unreachable node is a warning, not an error) and print rich tables, or JSON
 with ``--json`` (amounts in wei as decimal strings). Progress and warnings go
@@ -9,7 +12,9 @@ to stderr, so ``--json`` output is clean.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -19,11 +24,13 @@ from rich.console import Console
 
 from client.errors import ChainError
 from client.session import JsonOpt, Session
+from client.supervise import Supervisor
 from client.wallet import account_address
 from ledger.check import check_ledger
 from ledger.common import parse_epochs
 from ledger.context import LedgerContext
 from ledger.errors import LedgerMismatchError
+from ledger.indexer import SyncReport
 from ledger.metrics import metrics_resolver
 from ledger.render import (
     render_address,
@@ -106,16 +113,49 @@ def sync(
         int | None, typer.Option("--confirmations", min=0, help="stay this many blocks behind")
     ] = None,
     chunk: Annotated[int | None, typer.Option("--chunk", min=1, help="blocks per request")] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", help="keep indexing new blocks until Ctrl-C (outages are waited out)"
+        ),
+    ] = False,
+    every: Annotated[
+        float, typer.Option("--every", min=0.5, help="seconds between syncs with --follow")
+    ] = 5.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Index the contracts' events up to the head (less the confirmation depth)."""
-    report = _context(ctx, db).sync(
-        _err, confirmations=confirmations, chunk=chunk, from_block=from_block, to_block=to_block
-    )
-    if as_json:
-        typer.echo(json.dumps({**dataclasses.asdict(report), "blocks": report.blocks}, indent=2))
-    else:
-        render_sync(report, _out)
+    lc = _context(ctx, db)
+
+    def once(start: int | None) -> SyncReport:
+        return lc.sync(
+            None if follow else _err,
+            confirmations=confirmations,
+            chunk=chunk,
+            from_block=start,
+            to_block=to_block,
+        )
+
+    def show(report: SyncReport) -> None:
+        if as_json:
+            line = json.dumps({**dataclasses.asdict(report), "blocks": report.blocks})
+            typer.echo(line if follow else json.dumps(json.loads(line), indent=2))
+        elif report.blocks or report.reorg or not follow:
+            render_sync(report, _out)
+
+    if not follow:
+        show(once(from_block))
+        return
+    supervisor = Supervisor("ledger", _err.print, max_delay_s=30.0)
+    _err.print(f"following the chain every {every:g} s; Ctrl-C stops")
+    start = from_block
+    try:
+        while True:
+            show(supervisor.call(functools.partial(once, start), "indexing"))
+            start = None  # --from applies to the first sync only
+            time.sleep(every)
+    except KeyboardInterrupt:
+        _err.print("stopped; the next sync resumes from the last indexed block")
 
 
 @app.command()

@@ -38,7 +38,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from ledger.errors import LedgerDatabaseError
 from ledger.wei import wei_columns
@@ -411,6 +411,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+def _create_tables(engine: Engine, attempts: int = 20) -> None:
+    """Create the missing tables, also while another process (a follower beside a dashboard)
+    creates them: its CREATE between this one's check and its own is not an error."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+
+
 def open_engine(url: str) -> Engine:
     """An engine for ``url`` with the ledger's tables created; SQLite and PostgreSQL only."""
     try:
@@ -430,7 +442,7 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(parsed)
         if backend == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        metadata.create_all(engine)
+        _create_tables(engine)
     except (SQLAlchemyError, ImportError) as exc:
         raise LedgerDatabaseError(f"cannot open the ledger database {parsed!r}: {exc}") from None
     return engine

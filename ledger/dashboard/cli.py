@@ -56,6 +56,7 @@ def dashboard(
             sync_every=sync_every,
             metrics=metrics_resolver(lc.refinery_dir, lc.session.store()),
             balance=lambda address: lc.session.protocol().balance(address),
+            status=_out.print,
         )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:

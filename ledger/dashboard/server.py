@@ -78,8 +78,10 @@ class DashboardServer:
         metrics: MetricsResolver | None = None,
         balance: Callable[[str], int | None] | None = None,
         quiet: bool = True,
+        status: Callable[[str], None] | None = None,
     ) -> None:
-        """``sync`` indexes new blocks (None: never); ``balance`` reads a token balance."""
+        """``sync`` indexes new blocks (None: never); ``balance`` reads a token balance;
+        ``status`` prints a line when syncing stops working and when it works again."""
         if host not in LOOPBACK:
             raise UsageError(f"the dashboard listens on the loopback interface only, not {host!r}")
         self.ledger = ledger
@@ -87,6 +89,7 @@ class DashboardServer:
         self.metrics = metrics
         self.balance = balance
         self.quiet = quiet
+        self.status = status
         self._sync = sync
         self._sync_every = max(sync_every, 0.5)
         self._stop = threading.Event()
@@ -150,11 +153,15 @@ class DashboardServer:
     def _sync_loop(self) -> None:
         assert self._sync is not None
         wait = 0.0
+        down_since: float | None = None
         while not self._stop.wait(wait):
             wait = self._sync_every
             try:
                 self._sync()
                 self.sync_state = {"enabled": True, "ok": True, "at": time.time()}
+                if down_since is not None:
+                    self._say(f"dashboard: syncing again after {time.time() - down_since:.0f} s")
+                    down_since = None
             except WorldGymError as exc:  # node down, RPC error: keep serving, say so
                 self.sync_state = {
                     "enabled": True,
@@ -162,6 +169,10 @@ class DashboardServer:
                     "error": str(exc),
                     "at": time.time(),
                 }
+                if down_since is None:
+                    down_since = time.time()
+                    self._say(f"dashboard: not syncing, still serving what is indexed: {exc}")
+                wait = min(self._sync_every * 4, 30.0)  # back off while it is down
             except BaseException as exc:
                 self.sync_state = {
                     "enabled": False,
@@ -170,6 +181,10 @@ class DashboardServer:
                     "error": f"syncing stopped: {exc!r}",
                 }
                 raise
+
+    def _say(self, line: str) -> None:
+        if self.status is not None:
+            self.status(line)
 
     # ─── routing ──────────────────────────────────────────────────────────────
 
