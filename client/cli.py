@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from client import account_cli, wallet_cli
 from client.errors import WorldGymError
+from client.model_init import model_init
 from client.session import Session
 from deploy import cli as devnet_cli
 from deploy.deploy_cli import deploy as deploy_command
@@ -59,6 +60,7 @@ app.add_typer(ledger_cli.app, name="ledger")
 app.command("dashboard")(dashboard_cli.dashboard)
 app.add_typer(miner_cli.app, name="mine")
 app.command("refine")(refinery_cli.refine)
+refinery_cli.model_app.command("init")(model_init)
 app.add_typer(refinery_cli.model_app, name="model")
 app.add_typer(refinery_cli.dataset_app, name="dataset")
 app.command("stake", context_settings=validator_cli.AMOUNT_COMMAND)(validator_cli.stake)

@@ -136,6 +136,7 @@ def refine(  # noqa: PLR0917 - a Typer command: one parameter per option
     config = load_job(job, algorithm)
     chosen = parse_epochs(epochs) if epochs else None
     protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    protocol.require_refinery()  # before selecting or training anything
     root = session_root(session)
 
     def one_run() -> None:
@@ -241,6 +242,7 @@ def model_register(
 
     session: Session = ctx.ensure_object(Session)
     protocol = session.protocol(wallet=wallet, password_file=password_file, sign=True)
+    protocol.require_refinery()  # before pinning the checkpoint
     handle = register_checkpoint(protocol, session.store(), model_dir)
     if as_json:
         typer.echo(json.dumps({"model_id": handle.id, "checkpoint": handle.cid}))
@@ -276,17 +278,29 @@ def dataset_export(  # noqa: PLR0917 - a Typer command: one parameter per option
     path = out or Path(f"worldgym-epochs-{wanted[0]}-{wanted[-1]}.{fmt}")
     fmt_checked: ExportFormat = "jsonl" if fmt == "jsonl" else "parquet"
     write_rows(rows, path, fmt_checked)
+    unreadable = [b for b in ledger.batches if (b.problem or "").startswith("unreadable")]
     summary: dict[str, Any] = {
         "path": str(path),
         "rows": len(rows),
         "epochs": done,
         "not_finalized": skipped,
+        "unreadable": [
+            {"epoch": b.epoch, "index": b.index, "cid": b.cid, "reason": b.problem}
+            for b in unreadable
+        ],
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
-        return
-    _out.print(f"wrote {len(rows)} traces from epochs {done} to {path}")
-    if skipped:
-        _err.print(f"skipped epochs not finalized: {skipped}")
-    loader = "json" if fmt_checked == "jsonl" else "parquet"
-    _out.print(f'load it with datasets.load_dataset("{loader}", data_files="{path}")')
+    else:
+        _out.print(f"wrote {len(rows)} traces from epochs {done} to {path}")
+        if skipped:
+            _err.print(f"skipped epochs not finalized: {skipped}")
+        loader = "json" if fmt_checked == "jsonl" else "parquet"
+        _out.print(f'load it with datasets.load_dataset("{loader}", data_files="{path}")')
+    for b in unreadable:
+        _err.print(f"epoch {b.epoch} batch {b.index} ({b.cid}): {b.problem}")
+    if unreadable:
+        raise RefineryError(
+            f"{len(unreadable)} batch(es) could not be read, so their traces are missing "
+            f"from {path}: is the storage that holds them reachable?"
+        )
