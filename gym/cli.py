@@ -1,6 +1,7 @@
 """``worldgym env ...``: the offline environment commands.
 
-``init``, ``validate``, ``schema`` and ``examples`` work on spec files;
+``init``, ``validate`` (with the degenerate-answer audit registration applies),
+``schema`` and ``examples`` work on spec files;
 ``tasks`` and ``score`` derive tasks from a local spec and explicit derivation
 inputs (``--seed --env-id --version --miner``). The on-chain commands
 (register, update, list, show, and resolving an environment id plus ``--epoch``
@@ -25,9 +26,10 @@ from rich.markup import escape
 
 from client.session import Session
 from gym import registry
+from gym.audit import AUDIT_TASKS, AuditReport, audit
 from gym.environment import Environment, load_environment
 from gym.environments import example_names, example_path
-from gym.errors import GymError, SpecError
+from gym.errors import GymError, SandboxError, SpecError
 from gym.loading import load_spec
 from gym.spec import SCHEMA_ID, json_schema, leaf_generators
 
@@ -156,22 +158,39 @@ def init(
 
 
 @app.command()
-def validate(spec: SpecArg, as_json: JsonOpt = False) -> None:
-    """Check a spec: format, fields, kinds, and that this machine can reproduce its tasks."""
+def validate(
+    spec: SpecArg,
+    as_json: JsonOpt = False,
+    audit_tasks: Annotated[
+        int,
+        typer.Option("--audit-tasks", min=0, max=10_000, help="Sample tasks to audit (0: skip)."),
+    ] = AUDIT_TASKS,
+) -> None:
+    """Check a spec: format, fields, kinds, this machine's checks, and the degenerate-answer audit.
+
+    The audit is what registration applies: it refuses a verifier that ignores
+    the reference answer or pays for degenerate answers, and says which.
+    """
     try:
         loaded = load_spec(spec)
+        report = audit(load_environment(loaded), audit_tasks) if audit_tasks else None
     except SpecError as exc:
         if as_json:
             typer.echo(json.dumps({"valid": False, "error": str(exc)}))
             raise typer.Exit(INVALID_SPEC) from None
         raise _fail(str(exc), INVALID_SPEC) from None
+    except SandboxError as exc:
+        raise _fail(f"cannot audit a code environment on this machine: {exc}") from None
+    except GymError as exc:  # a sample task of the audit could not be derived
+        raise _fail(f"the audit failed: {exc}", INVALID_SPEC) from None
+    refusal = report.refusal() if report is not None else None
     canonical = loaded.canonical_bytes()
     generators = [
         getattr(leaf, "dataset", None) or f"{leaf.kind} v{getattr(leaf, 'version', '?')}"
         for leaf in leaf_generators(loaded.generator)
     ]
-    summary = {
-        "valid": True,
+    summary: dict[str, Any] = {
+        "valid": refusal is None,
         "name": loaded.name,
         "generator": loaded.generator.kind,
         "sources": generators,
@@ -179,16 +198,38 @@ def validate(spec: SpecArg, as_json: JsonOpt = False) -> None:
         "verifier": loaded.verifier.kind,
         "max_tokens": loaded.max_tokens,
         "canonical_bytes": len(canonical),
+        "audit": _audit_json(report, refusal),
     }
     if as_json:
         typer.echo(json.dumps(summary))
+        if refusal is not None:
+            raise typer.Exit(INVALID_SPEC)
         return
+    if refusal is not None:
+        raise _fail(f"refused: {refusal}", INVALID_SPEC)
     sources = ", ".join(generators)
+    checked = (
+        f"; audit of {report.tasks} tasks: worst degenerate answer {report.worst()[0]} "
+        f"earns {report.worst()[1]:.2f}"
+        if report is not None and report.rows
+        else ""
+    )
     _out.print(
         f"[green]valid[/] {escape(loaded.name)}: {loaded.generator.kind} ({escape(sources)}), "
         f"extract {loaded.extract.kind}, verifier {loaded.verifier.kind}, "
-        f"{len(canonical)} canonical bytes"
+        f"{len(canonical)} canonical bytes{escape(checked)}"
     )
+
+
+def _audit_json(report: AuditReport | None, refusal: str | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "tasks": report.tasks,
+        "reference_mean": report.reference_mean,
+        "credit": {name: round(row[0], 4) for name, row in report.rows.items()},
+        "refusal": refusal,
+    }
 
 
 @app.command()

@@ -10,8 +10,10 @@ Tree (this module)::
     WorldGymError                       (client.errors)
     └── GymError
         ├── SpecError                   a spec is malformed or unknown (ValueError)
-        │   └── NotReproducibleError    this machine cannot reproduce the spec's tasks
-        │                               (a pinned version differs, a dataset is unusable)
+        │   ├── NotReproducibleError    this machine cannot reproduce the spec's tasks
+        │   │                           (a pinned version differs, a dataset is unusable)
+        │   └── EnvironmentRefusedError well formed, but its verifier pays for degenerate
+        │                               answers or ignores the reference (gym.audit)
         ├── DerivationError             a task-derivation input is out of range (ValueError)
         ├── GenerationError             a generator failed to make a task (RuntimeError)
         └── SandboxError                the sandbox itself could not be started (RuntimeError)
@@ -23,6 +25,7 @@ from client.errors import WorldGymError
 
 __all__ = [
     "DerivationError",
+    "EnvironmentRefusedError",
     "GenerationError",
     "GymError",
     "NotReproducibleError",
@@ -45,6 +48,15 @@ class NotReproducibleError(SpecError):
     Raised when a pinned generator version differs from the installed one, or the
     dataset is known not to be deterministic across machines. The message names
     both versions (or the reason) and what to do.
+    """
+
+
+class EnvironmentRefusedError(SpecError):
+    """The spec is valid, but registration refuses it; the message says which answers it pays.
+
+    Raised by :func:`gym.audit.check_registrable` (registration, ``env validate``)
+    when the verifier ignores the reference answer, cannot recognise it, or
+    gives credit to degenerate answers.
     """
 
 

@@ -1,7 +1,9 @@
 """Environments on chain: pin a spec, register it, publish versions, and read them back.
 
 A spec is pinned to content-addressed storage as its canonical bytes (CIDv1,
-raw leaves: a spec is one raw block), and its binary CID goes on chain.
+raw leaves: a spec is one raw block), and its binary CID goes on chain, but
+only after the degenerate-answer audit (:mod:`gym.audit`) passes: an
+environment whose verifier ignores the reference or pays for junk is refused.
 Reading an environment back fetches the spec by that CID, verifies the bytes
 against it (the store does), bounds the size, and loads it with the same
 checks as a local file, so a validator never runs a spec it cannot reproduce.
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.contracts import EnvironmentRecord, Protocol
+from gym.audit import check_registrable
+from gym.environment import load_environment
 from gym.errors import SpecError
 from gym.loading import load_spec
 from gym.spec import EnvSpec
@@ -52,12 +56,17 @@ def fetch_spec(store: ContentStore, cid: bytes | str) -> EnvSpec:
     """Fetch, verify and load the spec at ``cid`` (binary from chain, or text)."""
     text = cid_from_bytes(cid) if isinstance(cid, bytes) else cid
     data = store.get_bytes(text, max_bytes=MAX_SPEC_BYTES)
-    return load_spec(data)
+    return load_spec(data, json_only=True)  # pinned specs are canonical JSON, never YAML
 
 
 def register(protocol: Protocol, store: ContentStore, spec_path: Path) -> tuple[int, str]:
-    """Validate, pin and register the spec at ``spec_path``; return (environment id, CID)."""
+    """Validate, audit, pin and register the spec at ``spec_path``; return (environment id, CID).
+
+    Raises:
+        EnvironmentRefusedError: its verifier pays for degenerate answers (:mod:`gym.audit`).
+    """
     spec = load_spec(spec_path)
+    check_registrable(load_environment(spec))
     cid, binary = pin_spec(store, spec)
     return protocol.register_environment(binary), cid
 
@@ -65,8 +74,13 @@ def register(protocol: Protocol, store: ContentStore, spec_path: Path) -> tuple[
 def publish_version(
     protocol: Protocol, store: ContentStore, env_id: int, spec_path: Path
 ) -> tuple[int, str]:
-    """Validate, pin and publish the spec as a new version of ``env_id``; return (version, CID)."""
+    """Validate, audit, pin and publish the spec as a new version of ``env_id``; (version, CID).
+
+    Raises:
+        EnvironmentRefusedError: its verifier pays for degenerate answers (:mod:`gym.audit`).
+    """
     spec = load_spec(spec_path)
+    check_registrable(load_environment(spec))
     cid, binary = pin_spec(store, spec)
     return protocol.publish_version(env_id, binary), cid
 

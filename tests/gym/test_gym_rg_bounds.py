@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Mapping
 
 import pytest
 from reasoning_gym.factory import DATASETS
@@ -38,7 +39,7 @@ def _bound_config(dataset: str, lows_too: bool) -> dict[str, int]:
     return out
 
 
-def _spec(dataset: str, config: dict[str, object]) -> bytes:
+def _spec(dataset: str, config: Mapping[str, object]) -> bytes:
     return json.dumps(
         {
             "schema": "worldgym.env/1",
