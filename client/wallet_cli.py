@@ -203,7 +203,10 @@ def show(ctx: typer.Context, wallet: WalletArg = None, as_json: JsonOpt = False)
 
 @app.command("verify")
 def verify(
-    ctx: typer.Context, wallet: WalletArg = None, password_file: PasswordFileOpt = None
+    ctx: typer.Context,
+    wallet: WalletArg = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check that the password opens the wallet."""
     with _errors():
@@ -214,7 +217,10 @@ def verify(
         if password is None:
             password = typer.prompt(f"Password for {info.name or info.address}", hide_input=True)
         account = keystore.unlock(info.address, password)
-        typer.echo(f"the password opens {info.name or '-'} {account.address}")
+        if as_json:
+            typer.echo(json.dumps({**info.as_dict(), "opens": True}))
+        else:
+            typer.echo(f"the password opens {info.name or '-'} {account.address}")
 
 
 def _opts(ctx: typer.Context) -> _Options:

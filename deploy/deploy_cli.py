@@ -22,7 +22,6 @@ from typing import Annotated, Any
 import tomli_w
 import typer
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_hex_address, to_checksum_address
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from web3 import Web3
@@ -30,6 +29,7 @@ from web3.types import TxReceipt
 
 from client.config import NetworkProfile, save_profile
 from client.errors import UsageError
+from client.inputs import parse_address
 from client.manifest import Deployment, ProtocolParams, manifest_path
 from client.messages import protocol_decoder
 from client.rpc import check_chain_id, make_web3
@@ -187,9 +187,7 @@ def _connect(
 
 
 def _address(value: str, option: str) -> str:
-    if not is_hex_address(value):
-        raise UsageError(f"{option} {value!r} is not a 0x address (40 hex digits)")
-    return str(to_checksum_address(value))
+    return str(parse_address(value, option))
 
 
 def _account(

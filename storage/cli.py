@@ -62,6 +62,11 @@ RawLeavesOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
+def _echo(cid: str, as_json: bool, **extra: object) -> None:
+    """A CID alone on its line (for shell pipes), or with what was done as JSON."""
+    typer.echo(json.dumps({"cid": cid, **extra}) if as_json else cid)
+
+
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2 if isinstance(exc, UsageError) else 1)
@@ -116,11 +121,12 @@ def cid(
     *,
     cid_version: CidVersionOpt = 1,
     raw_leaves: RawLeavesOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the CID `put` (and `ipfs add` with the same options) gives FILE; stores nothing."""
     with _errors():
         options = ImportOptions(cid_version=cid_version, raw_leaves=raw_leaves)
-        typer.echo(str(import_content(_source(file), options).cid))
+        _echo(str(import_content(_source(file), options).cid), as_json)
 
 
 @app.command()
@@ -134,15 +140,16 @@ def put(
     store: StoreOpt = None,
     backend: BackendOpt = None,
     kubo_api: KuboOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Store FILE and print its CID (CIDv1 with raw leaves unless told otherwise)."""
     with _errors(), _open(ctx, store, backend, kubo_api) as opened:
         source = _source(file)
         kwargs: dict[str, Any] = {"cid_version": cid_version, "raw_leaves": raw_leaves, "pin": pin}
         if isinstance(source, Path):
-            typer.echo(opened.put_file(source, **kwargs))
+            _echo(opened.put_file(source, **kwargs), as_json, pinned=pin)
         else:
-            typer.echo(opened.put_stream(source, **kwargs))
+            _echo(opened.put_stream(source, **kwargs), as_json, pinned=pin)
 
 
 @app.command()
@@ -188,11 +195,12 @@ def pin_command(
     store: StoreOpt = None,
     backend: BackendOpt = None,
     kubo_api: KuboOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Pin CID (every block must be present and verify)."""
     with _errors(), _open(ctx, store, backend, kubo_api) as opened:
         opened.pin(cid)
-        typer.echo(f"pinned {cid}")
+        typer.echo(json.dumps({"cid": cid, "pinned": True}) if as_json else f"pinned {cid}")
 
 
 @app.command()

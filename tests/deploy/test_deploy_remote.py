@@ -225,7 +225,7 @@ def test_bad_input_fails_before_touching_the_network(home: Path, tmp_path: Path)
     assert "did you mean 'epoch_length'?" in out
     code, out = run("deploy", "--rpc", unreachable, "--refinery", "0x1234")
     assert code == 1
-    assert "--refinery '0x1234' is not a 0x address" in out
+    assert "--refinery '0x1234' is not an address" in out
     code, out = run("deploy", "--rpc", "ws://127.0.0.1:8546")
     assert code == 1
     assert "not an http:// or https:// URL" in out
