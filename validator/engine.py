@@ -19,7 +19,8 @@ from eth_utils import keccak, to_checksum_address
 from client.contracts import BatchRecord, Protocol
 from client.errors import WorldGymError
 from client.schemas import MAX_BATCH_BYTES, BatchDocument
-from gym import Environment, load_environment
+from gym import Environment, GymError, load_environment
+from gym.audit import check_registrable
 from gym.registry import resolve
 from policy.checkpoint import resolve_model
 from policy.errors import BackendUnavailableError, PolicyError
@@ -79,20 +80,35 @@ class BatchScorer:
         self.device = device
         self.tolerances = tolerances or Tolerances()
         self._envs: dict[tuple[int, int], Environment] = {}
+        self._refused: dict[tuple[int, int], GymError] = {}
         self._scorers: dict[int, object] = {}
         self._checkpoints: dict[int, str] = {}
 
     # ─── what the validator knows on its own ──────────────────────────────────
 
     def environment(self, env_id: int, version: int) -> Environment:
-        """The environment ``env_id`` at ``version``, loaded once."""
+        """The environment ``env_id`` at ``version``, loaded and audited once.
+
+        The audit is the one ``env register`` runs (:func:`gym.audit.check_registrable`):
+        anyone can register a spec on the contract directly, skipping the CLI, so a
+        validator refuses here too an environment whose verifier ignores the reference
+        or pays degenerate answers. A refusal is remembered, so it costs one audit.
+        """
         key = (env_id, version)
+        if key in self._refused:
+            raise self._refused[key]
         if key not in self._envs:
             try:
                 _, spec = resolve(self.protocol, self.store, env_id, version)
             except StoreUnavailableError as exc:
                 raise ValidatorError(f"cannot fetch environment {env_id}'s spec: {exc}") from None
-            self._envs[key] = load_environment(spec)
+            try:
+                env = load_environment(spec)
+                check_registrable(env)
+            except GymError as exc:
+                self._refused[key] = exc
+                raise
+            self._envs[key] = env
         return self._envs[key]
 
     def checkpoint(self, model_id: int) -> str:

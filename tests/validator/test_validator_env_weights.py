@@ -43,3 +43,30 @@ def test_weights_file_is_checked(tmp_path: Path) -> None:
             read_weights_file(path)
     with pytest.raises(ValidatorError, match="cannot read"):
         read_weights_file(tmp_path / "missing.json")
+
+
+@pytest.mark.ml
+def test_a_junk_spec_registered_on_the_contract_is_refused_by_validators(
+    world: World, tmp_path: Path
+) -> None:
+    """The CLI refuses it, but anyone can call the contract: the validator audits it too."""
+    from gym.environments import example_path
+    from gym.errors import EnvironmentRefusedError
+    from gym.loading import load_spec
+    from gym.spec import EnvSpec
+    from storage import cid_to_bytes
+    from validator import BatchScorer
+
+    base = load_spec(example_path("sums")).model_dump(mode="json", by_alias=True)
+    junk = EnvSpec.model_validate({**base, "verifier": {"kind": "regex", "pattern": ".+"}})
+    cid = world.store.put_bytes(junk.canonical_bytes(), pin=True)
+    owner = world.chain.accounts[2]
+    env_id = world.chain.register_environment_as(owner, cid_to_bytes(cid))
+    scorer = BatchScorer(world.protocol, world.store, tmp_path / "models", world.account.address)
+    with pytest.raises(EnvironmentRefusedError, match="ignores the reference") as first:
+        scorer.environment(env_id, 1)
+    with pytest.raises(EnvironmentRefusedError) as again:
+        scorer.environment(env_id, 1)
+    assert again.value is first.value  # audited once
+    weights = GainWeights(world.protocol, world.store, scorer.environment)
+    assert weights(world.chain.current_epoch(), [world.env_id, env_id])[env_id] == 0
