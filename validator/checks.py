@@ -154,11 +154,6 @@ def _reject(reason: str, cid: bytes, code: str) -> BatchVerdict:
     return BatchVerdict(0, f"rejected: {reason}", digest=rejection_digest(cid, code))
 
 
-def _fraud(reason: str, cid: bytes, code: str, where: int = 0, position: int = 0) -> BatchVerdict:
-    digest = rejection_digest(cid, code, where, position)
-    return BatchVerdict(0, f"fraud: {reason}", digest=digest, fraud=True)
-
-
 def _header_problem(doc: BatchDocument, ctx: BatchContext) -> str | None:
     h, r = doc.header, ctx.record
     pairs: Sequence[tuple[str, object, object]] = (
@@ -198,31 +193,80 @@ def _sampling_problem(doc: BatchDocument, env: Environment) -> str | None:
     return None
 
 
-def _derive(
-    doc: BatchDocument, ctx: BatchContext, env: Environment
-) -> tuple[dict[int, Task], BatchVerdict | None]:
-    """Each task of the batch, derived here; or the fraud verdict of the first bad trace."""
-    h, cid = doc.header, ctx.record.cid
-    tasks: dict[int, Task] = {}
-    prompts: dict[int, list[tuple[str, str]]] = {}
+def _as_submitted(doc: BatchDocument, ctx: BatchContext, env: Environment) -> BatchDocument:
+    """``doc`` with the header the chain and the spec say it should have.
+
+    Tasks, keys and the model of the proof come from this header, never from
+    what a miner wrote, so a batch with a forged header is still proven against
+    the submission it claims to be.
+    """
+    r, spec = ctx.record, env.spec
+    header = doc.header.model_copy(
+        update={
+            "epoch": r.epoch,
+            "miner": r.miner,
+            "env_id": r.env_id,
+            "env_version": r.env_version,
+            "sequence": r.sequence,
+            "model": doc.header.model.model_copy(update={"id": r.model_id}),
+            "sampling": doc.header.sampling.model_copy(
+                update={
+                    "temperature": spec.sampling.temperature,
+                    "top_p": spec.sampling.top_p,
+                    "max_new_tokens": spec.max_tokens,
+                }
+            ),
+        }
+    )
+    return doc.model_copy(update={"header": header})
+
+
+def _derive(doc: BatchDocument, ctx: BatchContext, env: Environment) -> dict[int, Task]:
+    """Each task of the batch, derived here from the chain's record (never from the header)."""
+    r = ctx.record
+    return {
+        n: env.task(ctx.seed, r.env_id, r.env_version, r.miner, task_index(r.sequence, n))
+        for n in sorted({trace.task for trace in doc.traces})
+    }
+
+
+def _trace_problem(
+    doc: BatchDocument, tasks: dict[int, Task], env: Environment
+) -> tuple[str, str, int] | None:
+    """The first trace whose prompt is not the derived one, or whose declared answer is not
+    the extraction: (why, code, trace number)."""
+    prompts = {
+        n: [(m["role"], m["content"]) for m in env.prompt(task)] for n, task in tasks.items()
+    }
     for number, trace in enumerate(doc.traces):
-        if trace.task not in tasks:
-            index = task_index(h.sequence, trace.task)
-            task = env.task(ctx.seed, h.env_id, h.env_version, h.miner, index)
-            tasks[trace.task] = task
-            prompts[trace.task] = [(m["role"], m["content"]) for m in env.prompt(task)]
         if [(m.role, m.content) for m in trace.prompt] != prompts[trace.task]:
             why = f"trace {number} (task {trace.task}) has a prompt that is not the derived task's"
-            return tasks, _fraud(why, cid, "prompt", number)
+            return why, "prompt", number
         if trace.answer != env.extract(trace.completion):
             why = f"trace {number} declares an answer the spec does not extract from its completion"
-            return tasks, _fraud(why, cid, "answer", number)
-    return tasks, None
+            return why, "answer", number
+    return None
 
 
-def _prove(
-    doc: BatchDocument, ctx: BatchContext, tasks: dict[int, Task]
-) -> tuple[dict[int, RolloutCheck], list[int], BatchVerdict | None]:
+@dataclass(frozen=True)
+class _Proof:
+    """The proof of rollout on the checked traces: each check, the canaries, the first failure."""
+
+    checks: dict[int, RolloutCheck]
+    canaries: list[int]
+    failure: tuple[int, RolloutCheck] | None
+
+    @property
+    def mark(self) -> list[int]:
+        """What only a validator that ran the model knows: where the proof failed, or the
+        canary tokens."""
+        if self.failure is not None:
+            number, check = self.failure
+            return [number, check.position or 0]
+        return self.canaries
+
+
+def _prove(doc: BatchDocument, ctx: BatchContext, tasks: dict[int, Task]) -> _Proof:
     """The proof of rollout on the traces every validator checks, and the canary tokens."""
     assert ctx.rollout is not None
     cid = ctx.record.cid
@@ -239,33 +283,62 @@ def _prove(
         requests.append(RolloutRequest(number, key, tuple(wanted.get(number, ()))))
     checks = dict(zip(picks, ctx.rollout(doc, requests), strict=True))
     for number in picks:
-        check = checks[number]
-        if not check.ok:
-            why = f"trace {number} fails the proof of rollout: {check.reason}"
-            return checks, [], _fraud(why, cid, "rollout", number, check.position or 0)
+        if not checks[number].ok:
+            return _Proof(checks, [], (number, checks[number]))
     found: dict[tuple[int, int], int] = {}
     for request in requests:
         for position, token in zip(request.canaries, checks[request.number].canaries, strict=True):
             found[(request.number, position)] = token
-    return checks, [found[c] for c in canaries], None
+    return _Proof(checks, [found[c] for c in canaries], None)
+
+
+def _proven_fraud(  # noqa: PLR0917 - the verdict's parts
+    reason: str,
+    code: str,
+    where: int,
+    doc: BatchDocument,
+    ctx: BatchContext,
+    env: Environment,
+) -> BatchVerdict:
+    """A fraud verdict whose digest also carries the proof of rollout's outcome on the batch
+    as submitted: even a batch whose header gives it away pays a validator only if it ran the
+    model (a rollout-free check agrees with the honest ones on the score, never the digest)."""
+    mark: list[int] = []
+    if ctx.rollout is not None:
+        truth = _as_submitted(doc, ctx, env)
+        mark = _prove(truth, ctx, _derive(truth, ctx, env)).mark
+    digest = rejection_digest(ctx.record.cid, code, where, proof=mark)
+    return BatchVerdict(0, f"fraud: {reason}", digest=digest, fraud=True)
 
 
 def _score_traces(doc: BatchDocument, ctx: BatchContext, env: Environment) -> BatchVerdict:
-    tasks, fraud = _derive(doc, ctx, env)
-    if fraud is not None:
-        return fraud
+    problem = _header_problem(doc, ctx)
+    if problem:
+        return _proven_fraud(problem, "header", 0, doc, ctx, env)
+    problem = _sampling_problem(doc, env)
+    if problem:
+        return _proven_fraud(problem, "sampling", 0, doc, ctx, env)
+    tasks = _derive(doc, ctx, env)
+    bad = _trace_problem(doc, tasks, env)
+    if bad is not None:
+        why, code, number = bad
+        return _proven_fraud(why, code, number, doc, ctx, env)
     checks: dict[int, RolloutCheck] = {}
     canaries: list[int] = []
     if ctx.rollout is not None:
-        checks, canaries, fraud = _prove(doc, ctx, tasks)
-        if fraud is not None:
-            return fraud
+        proof = _prove(doc, ctx, tasks)
+        if proof.failure is not None:
+            number, failed = proof.failure
+            why = f"trace {number} fails the proof of rollout: {failed.reason}"
+            digest = rejection_digest(ctx.record.cid, "rollout", number, proof=proof.mark)
+            return BatchVerdict(0, f"fraud: {why}", digest=digest, fraud=True)
+        checks, canaries = proof.checks, proof.canaries
     results: list[TraceResult] = []
     groups: dict[int, list[float]] = {}
     for number, trace in enumerate(doc.traces):
         verdict = env.score(tasks[trace.task], trace.completion)
-        check = checks.get(number)
-        rollout = check.to_json() if check is not None else None
+        found = checks.get(number)
+        rollout = found.to_json() if found is not None else None
         results.append(
             TraceResult(trace.task, trace.sample, verdict.value, verdict.reason, rollout)
         )
@@ -315,17 +388,16 @@ def _score(data: bytes | None, ctx: BatchContext, fetch_error: str | None) -> Ba
         doc = parse_batch(data)
     except BatchFormatError as exc:
         return _reject(str(exc), cid, "invalid")
-    problem = _header_problem(doc, ctx)
-    if problem:
-        return _fraud(problem, cid, "header")
+    record = ctx.record
     try:
-        env = ctx.environment(doc.header.env_id, doc.header.env_version)
+        env = ctx.environment(record.env_id, record.env_version)
     except WorldGymError as exc:  # unknown version, unreadable spec, not reproducible here
-        why = f"environment {doc.header.env_id} v{doc.header.env_version}: {exc}"
+        problem = _header_problem(doc, ctx)
+        if problem:  # no proof without the environment, but a forged header is still fraud
+            why = f"fraud: {problem}"
+            return BatchVerdict(0, why, digest=rejection_digest(cid, "header"), fraud=True)
+        why = f"environment {record.env_id} v{record.env_version}: {exc}"
         return _reject(why, cid, "environment")
-    problem = _sampling_problem(doc, env)
-    if problem:
-        return _fraud(problem, cid, "sampling")
     try:
         return _score_traces(doc, ctx, env)
     except GymError as exc:

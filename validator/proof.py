@@ -114,11 +114,13 @@ def verdict_digest(cid: bytes, trace_scores: Sequence[int], canaries: Sequence[i
     return _top_bits(keccak(_VERDICT_DOMAIN + cid + b"scored" + body))
 
 
-def rejection_digest(cid: bytes, code: str, where: int = 0, position: int = 0) -> int:
-    """The digest of a rejected batch: why (``code``) and where (trace number, token position).
+def rejection_digest(cid: bytes, code: str, where: int = 0, *, proof: Sequence[int] = ()) -> int:
+    """The digest of a rejected batch: why (``code``), where (a trace number), and the proof.
 
-    A rollout failure names the first failing token, which only a validator
-    that ran the model knows.
+    ``proof`` is what the proof of rollout found on the batch as submitted:
+    the first failing (trace, token), or the canary tokens; both only a
+    validator that ran the model knows. An unusable batch has none.
     """
-    body = code.encode() + where.to_bytes(4, "big") + position.to_bytes(4, "big")
+    body = code.encode() + where.to_bytes(4, "big")
+    body += b"".join(value.to_bytes(4, "big") for value in proof)
     return _top_bits(keccak(_VERDICT_DOMAIN + cid + b"rejected" + body))

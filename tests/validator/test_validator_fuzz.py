@@ -312,3 +312,15 @@ def test_bytes_that_do_not_match_the_cid_are_rejected(fx: Fixture, tmp_path: Any
     verdict = score_batch(data, fx.context(), reason)
     assert verdict.rejected
     assert "do not match the CID" in verdict.reason
+
+
+def test_a_forged_header_pays_only_validators_that_ran_the_model(fx: Fixture) -> None:
+    """Fraud an honest validator spots without the model still carries the proof in its digest."""
+    proven = fx.score(fx.data, miner=VALIDATOR)
+    lazy = fx.score(fx.data, prove=False, miner=VALIDATOR)
+    assert proven.fraud
+    assert lazy.fraud
+    assert "header miner" in proven.reason
+    assert proven.digest != lazy.digest
+    again = score_batch(fx.data, fx.context(validator=MINER, miner=VALIDATOR))
+    assert again.digest == proven.digest  # every validator that did the work agrees
