@@ -69,7 +69,7 @@ def audit_dataset(dataset: str, tasks: int, raw: bool) -> dict[str, Any]:
         "reference_mean": report.reference_mean,
         "worst": name,
         "credit": credit,
-        "raw": report.rows[name][1],
+        "raw": report.rows.get(name, (0.0, 0.0))[1],
         "rows": {n: list(row) for n, row in report.rows.items()},
         "refusal": report.refusal(),
         "seconds": round(time.perf_counter() - start, 1),
@@ -77,8 +77,10 @@ def audit_dataset(dataset: str, tasks: int, raw: bool) -> dict[str, Any]:
 
 
 def _treatment(dataset: str) -> str:
-    from gym.generators._rg_strict import ALL_OR_NOTHING, CHECKS
+    from gym.generators._rg_strict import ALL_OR_NOTHING, CHECKS, REFUSED
 
+    if dataset in REFUSED:
+        return "refused at registration"
     parts = []
     if dataset in CHECKS:
         parts.append("check: " + (CHECKS[dataset].__doc__ or CHECKS[dataset].__name__).strip())
@@ -97,6 +99,8 @@ def _markdown(rows: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> 
             lines.append(f"| {row['dataset']} | error: {row['error'][:60]} | | | |")
             continue
         old = before.get(row["dataset"], row)
+        if "error" in old:
+            old = row
         lines.append(
             f"| {row['dataset']} | {old['worst']} | {old['credit']:.2f} | {row['credit']:.2f} | "
             f"{_treatment(row['dataset'])} |"
@@ -136,7 +140,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print(_markdown(rows, before))
-    over = [r["dataset"] for r in rows if "error" not in r and r["credit"] > 0.05]
+    over = [r["dataset"] for r in rows if "error" not in r and r["credit"] > 0.05 + 1e-9]
     print(f"\n{len(rows)} datasets, {args.tasks} tasks each; credit above 0.05: {over or 'none'}")
 
 

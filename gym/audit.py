@@ -240,13 +240,13 @@ class AuditReport:
                 "it cannot recognise a correct answer"
             )
         other = self.rows.get("another task's answer", (0.0, 0.0))[0]
-        if other > threshold:
+        if other > threshold + 1e-9:
             return (
                 f"the verifier ignores the reference answer: another task's answer earns "
                 f"{other:.2f} on average (at most {threshold} allowed)"
             )
         name, worst = self.worst()
-        if worst > threshold:
+        if worst > threshold + 1e-9:  # a flat 0.05 summed over tasks is not "more"
             return (
                 f"degenerate answers are paid: {name} earns {worst:.2f} on average over "
                 f"{self.tasks} sample tasks where it is wrong (at most {threshold} allowed); "

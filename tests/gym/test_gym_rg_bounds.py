@@ -2,8 +2,10 @@
 
 The sweep (marked slow; ``pytest -m slow``) puts every number field of every
 dataset at its bound and derives tasks: each must be refused by reasoning-gym's
-own config checks with a reason, or derive in at most 250 ms of CPU with
-questions and answers under 100,000 characters. The default run checks the
+own config checks with a reason, or derive well inside the 10 s derivation
+deadline (the bounds were set so a task takes at most ~250 ms of CPU on an idle
+core; the test allows 2 s, a fifth of the deadline, so a loaded CI machine does
+not fail it) with questions and answers under 100,000 characters. The default run checks the
 datasets the bounds were measured on.
 """
 
@@ -24,7 +26,7 @@ from gym.generators._rg_catalog import EXCLUDED, HASH_SEED_DEPENDENT
 
 RG = "0.1.25"
 ALL = sorted(d for d in DATASETS if d not in EXCLUDED)
-CPU_MS = 250.0
+CPU_MS = 2_000.0
 SIZE = 100_000
 
 

@@ -183,3 +183,16 @@ def test_the_code_example_passes_the_audit() -> None:
     report = check_registrable(gym.load_environment(example_path("code")))
     assert report.reference_mean == 1.0
     assert report.worst()[1] == 0.0
+
+
+@pytest.mark.parametrize(
+    "dataset", ["arc_agi", "countdown", "palindrome_generation", "sentence_reordering"]
+)
+def test_a_flat_format_reward_is_not_paid(dataset: str) -> None:
+    """reasoning-gym gives 0.05 to any answer of the right shape; the gym gives it nothing."""
+    env = _env(dataset)
+    tasks = [t for t in _tasks(env, 4) if t.answer != "0"]
+    assert all(_raw(dataset, "0", t) == 0.05 for t in tasks)
+    for task in tasks:
+        assert env.rubric(task, "0").value == 0.0
+        assert env.rubric(task, str(task.answer)).value == 1.0
