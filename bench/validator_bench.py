@@ -13,7 +13,7 @@
 The proof of rollout is measured on its own (one forward pass of the declared
 model per sampled trace; 4 samples per batch by default) since it has no
 reasoning-gym counterpart. Usage: ``python bench/validator_bench.py [--traces
-N] [--per-batch N] [--group G] [--json]``. Goal: validator / plain >= 0.8.
+N] [--per-batch N] [--json]; the group size is the spec's``. Goal: validator / plain >= 0.8.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from client.schemas import (
     BatchHeader,
     Message,
     ModelRef,
-    Sampling,
     Trace,
     encode_batch,
     task_index,
@@ -46,6 +45,7 @@ from gym import Environment, load_environment
 from gym.derive import item_seed, task_seed
 from gym.environments import example_path
 from gym.loading import load_spec
+from miner.build import spec_sampling
 from storage import StoreSettings, cid_from_bytes, cid_to_bytes, open_store
 from validator.checks import BatchContext, score_batch
 
@@ -74,9 +74,9 @@ def _batch(env: Environment, sequence: int, tasks: int, group: int) -> BatchDocu
                 )
             )
     header = BatchHeader(
-        schema="worldgym.batch/1", chain_id=31337, contract=CONTRACT, epoch=5, miner=MINER,
+        schema="worldgym.batch/2", chain_id=31337, contract=CONTRACT, epoch=5, miner=MINER,
         env_id=1, env_version=1, sequence=sequence, model=ModelRef(id=1, digest=DIGEST),
-        sampling=Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64, seed=1),
+        sampling=spec_sampling(env.spec),
         task_count=tasks, group_size=group,
     )  # fmt: skip
     return BatchDocument(header=header, traces=traces)
@@ -87,7 +87,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--traces", type=int, default=10_000)
     parser.add_argument("--per-batch", type=int, default=256)
-    parser.add_argument("--group", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--env",
@@ -98,23 +97,24 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     env = load_environment(load_spec(example_path(args.env)))
-    tasks = args.per_batch // args.group
+    group = env.spec.group_size
+    tasks = args.per_batch // group
     batches = max(1, args.traces // args.per_batch)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(StoreSettings(path=Path(tmp) / "store"))
         records = []
         for s in range(batches):
-            data = encode_batch(_batch(env, s, tasks, args.group))
+            data = encode_batch(_batch(env, s, tasks, group))
             cid = store.put_bytes(data)
             records.append(
-                BatchRecord(5, s, MINER, 1, 1, s, tasks * args.group, 1, cid_to_bytes(cid), 0, "")
+                BatchRecord(5, s, MINER, 1, 1, s, tasks * group, 1, cid_to_bytes(cid), 0, "")
             )
 
         leaf = env.spec.generator
         dataset = reasoning_gym.create_dataset(leaf.dataset, **leaf.config, seed=0, size=2**32)  # type: ignore[union-attr]
         completions = [
-            f"Thinking... <answer>{'x' if j % 2 else 'y'}</answer>" for j in range(args.group)
+            f"Thinking... <answer>{'x' if j % 2 else 'y'}</answer>" for j in range(group)
         ]
 
         def validator_pass() -> tuple[float, int]:
@@ -123,7 +123,7 @@ def main() -> None:
                 ctx = BatchContext(
                     record=record, validator=MINER, chain_id=31337, contract=CONTRACT, seed=SEED,
                     checkpoint_cid=DIGEST, environment=lambda _e, _v: env, rollout=None,
-                    sample_seed=SEED, rollout_samples=0,
+                    sample_seed=SEED,
                 )  # fmt: skip
                 verdict = score_batch(store.get_bytes(cid_from_bytes(record.cid)), ctx)
                 assert not verdict.rejected, verdict.reason
@@ -158,9 +158,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(
-        f"{args.env}: {total} traces in {batches} batches of {tasks} tasks x {args.group} samples"
-    )
+    print(f"{args.env}: {total} traces in {batches} batches of {tasks} tasks x {group} samples")
     print(f"  validator pipeline {result['validator_traces_per_s']:9.0f} traces/s")
     print(f"  plain rg loop      {result['plain_traces_per_s']:9.0f} traces/s")
     print(
