@@ -113,6 +113,7 @@ class Validator:
         self._prefetch_seen: set[tuple[int, int]] = set()
         self._poked: set[int] = set()
         self.revealed: set[int] = set()  # epochs this process revealed (or found revealed)
+        self._said: set[str] = set()
 
     # ─── one pass ────────────────────────────────────────────────────────────
 
@@ -147,7 +148,9 @@ class Validator:
                 if amount:
                     done.append(f"claimed {amount / 10**18:,.4f} WGT")
         for line in done:
-            self.console.print(line)
+            if line not in self._said:  # the same news every poll is said once
+                self.console.print(line)
+        self._said = set(done)
         return done
 
     def _epoch_step(self, epoch: int) -> list[str]:

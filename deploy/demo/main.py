@@ -64,6 +64,13 @@ class DemoResult:
     ledger_check: CheckReport | None = None
     dashboard_url: str = ""
     dashboard_top_miners: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock time per phase
+
+    def lap(self, phase: str, since: float) -> float:
+        """Add the time since ``since`` to ``phase``; return now (the next lap's start)."""
+        now = time.monotonic()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - since
+        return now
 
     @property
     def ledger_check_ok(self) -> bool:
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
     started = time.monotonic()
     node = AnvilProcess().start()
     books: DemoBooks | None = None
+    result = DemoResult()
     try:
         chain = DevChain.deploy(Web3(Web3.HTTPProvider(node.url)))
         console.print(f"[bold]WorldGym devnet[/] at {node.url} (chain {chain.deployment.chain_id})")
@@ -108,6 +116,7 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         console.print(f"  validators staked {', '.join(f'{s:,}' for s in stakes)} WGT")
         env_ids = [net.register_env(creator, "sums"), net.register_env(creator, "arithmetic")]
 
+        lap = result.lap("setup", started)
         console.print(Rule("foundation: a tiny model, pre-trained briefly"))
         base_dir = data_dir / "base-model"
         sums = load_environment(load_spec(example_path("sums")))
@@ -119,9 +128,8 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         console.print(f"  model {base.id}: the base model, pinned at {base.cid}")
         config = refine_config()
         refiner = Refinery(refinery.protocol, net.store, refinery_dir, config, log=console.print)
-        result = DemoResult(
-            stakes_before={v.name: s * _WAD for v, s in zip(validators, stakes, strict=True)}
-        )
+        result.stakes_before = {v.name: s * _WAD for v, s in zip(validators, stakes, strict=True)}
+        lap = result.lap("pretrain", lap)
         mining = MiningConfig(env_ids=tuple(env_ids), tasks_per_batch=args.tasks)
         for round_ in range(1, args.rounds + 1):
             console.print(Rule(f"round {round_}"))
@@ -134,10 +142,13 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
                     [creator, *miners, *validators],
                     silent={validators[2].address} if round_ == 1 else set(),
                     console=console,
+                    timings=result.seconds,
                 )
             )
+            lap = time.monotonic()
             outcome = refiner.run_once()
             console.print(f"refinery: {outcome.message}")
+            lap = result.lap("refine", lap)
 
         console.print(Rule("the books"))
         print_payouts(net, console)
@@ -155,7 +166,9 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         result.models = chain.latest_model_id()
         result.dashboard_url = dashboard.url
         result.dashboard_top_miners = _read_json(dashboard.url + "api/top?role=miner")["rows"]
-        console.print(f"demo finished in {time.monotonic() - started:.0f} s")
+        result.lap("books", lap)
+        phases = ", ".join(f"{name} {secs:.0f} s" for name, secs in result.seconds.items())
+        console.print(f"demo finished in {time.monotonic() - started:.0f} s ({phases})")
         if args.keep:
             console.print(
                 f"[bold]dashboard[/] at {dashboard.url}, anvil at {node.url}: "

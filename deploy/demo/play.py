@@ -7,6 +7,7 @@ network) and lets every actor act in each window.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -38,11 +39,14 @@ def play_epoch(
     *,
     silent: set[str] | None = None,
     console: Console,
+    timings: dict[str, float] | None = None,
 ) -> EpochSummary:
     """Mine the current epoch, then take it through commit, reveal and finalization.
 
     Validators whose address is in ``silent`` commit but never reveal (to show slashing).
+    ``timings`` gets the seconds spent mining and validating added to it.
     """
+    started = time.monotonic()
     chain = net.chain
     epoch = chain.current_epoch()
     summary = EpochSummary(epoch)
@@ -52,6 +56,7 @@ def play_epoch(
                 summary.batches += 1
                 summary.traces += entry.trace_count
     console.print(f"epoch {epoch}: {summary.batches} batches, {summary.traces} traces submitted")
+    mined = time.monotonic()
 
     chain.mine_to(chain.window_opens(epoch, Window.COMMIT))
     for v in validators:
@@ -69,4 +74,7 @@ def play_epoch(
         if amount:
             summary.claimed[actor.name] = actor.protocol.claim()
     console.print(f"epoch {epoch}: consensus scores (bps) {summary.consensus}")
+    if timings is not None:
+        timings["mine"] = timings.get("mine", 0.0) + mined - started
+        timings["validate"] = timings.get("validate", 0.0) + time.monotonic() - mined
     return summary
