@@ -38,6 +38,7 @@ from refinery.service import Refinery
 __all__ = ["DemoResult", "main", "parse_args", "run"]
 
 _WAD = 10**18
+_TINY_BUDGET = 32  # tokens: sums' own budget; the tiny model's answers are shorter
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -114,7 +115,10 @@ def run(args: argparse.Namespace, data_dir: Path, console: Console) -> DemoResul
         for v, s in zip(validators, stakes, strict=True):
             v.protocol.stake(s * _WAD)
         console.print(f"  validators staked {', '.join(f'{s:,}' for s in stakes)} WGT")
-        env_ids = [net.register_env(creator, "sums"), net.register_env(creator, "arithmetic")]
+        env_ids = [  # arithmetic's budget (1,024 tokens) is for real models, not the tiny one
+            net.register_env(creator, "sums"),
+            net.register_env(creator, "arithmetic", max_tokens=_TINY_BUDGET),
+        ]
 
         lap = result.lap("setup", started)
         console.print(Rule("foundation: a tiny model, pre-trained briefly"))

@@ -74,11 +74,22 @@ class DemoNetwork:
         self.actors.append(actor)
         return actor
 
-    def register_env(self, owner: Actor, example: str) -> int:
-        """Pin the example spec and register it as ``owner`` (who pays the bond)."""
-        cid, binary = pin_spec(self.store, load_spec(example_path(example)))
+    def register_env(self, owner: Actor, example: str, *, max_tokens: int | None = None) -> int:
+        """Pin the example spec and register it as ``owner`` (who pays the bond).
+
+        ``max_tokens`` replaces the spec's token budget: the budget is the
+        spec's, not the miner's, and a tiny model that never stops would
+        otherwise sample every token of a budget meant for real models.
+        """
+        spec = load_spec(example_path(example))
+        if max_tokens is not None:
+            spec = type(spec).model_validate(
+                {**spec.model_dump(by_alias=True), "max_tokens": max_tokens}
+            )
+        cid, binary = pin_spec(self.store, spec)
         env_id = owner.protocol.register_environment(binary)
-        self.console.print(f"  environment {env_id}: {example!r} by {owner.name} ({cid})")
+        budget = f", {spec.max_tokens} tokens" if max_tokens is not None else ""
+        self.console.print(f"  environment {env_id}: {example!r}{budget} by {owner.name} ({cid})")
         return env_id
 
     def register_model(self, model_dir: Path, refinery: Actor) -> ModelHandle:
