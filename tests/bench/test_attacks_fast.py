@@ -16,7 +16,9 @@ from rich.console import Console
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
-ATTACKS = ["forge: short answer", "best-of-16", "replayed CID"]
+# attacks that are cheating in every batch: best-of-16 is left to the bench, since a batch in
+# which no spare sample changes a group's outcome is the honest batch, rightly not caught
+ATTACKS = ["forge: short answer", "greedy declared as T", "replayed CID"]
 
 
 def test_every_attack_in_the_fast_subset_earns_nothing(tmp_path: Path) -> None:
