@@ -69,6 +69,24 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sums_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model warmed up on the ``sums`` example's format (~10% pass@1), built once.
+
+    For tests that need a base model that is sometimes right on a real
+    environment: one whose verifier uses the reference, as every validator and
+    the refinery require.
+    """
+    pytest.importorskip("torch")
+    from gym import load_environment
+    from gym.environments import example_path
+    from gym.loading import load_spec
+    from refinery.pretrain import pretrain_tiny
+
+    sums = load_environment(load_spec(example_path("sums")))
+    return pretrain_tiny(tmp_path_factory.mktemp("sums-model") / "base", sums).out_dir
+
+
+@pytest.fixture(scope="session")
 def policy(model_dir: Path) -> Any:
     """The tiny model behind the transformers backend."""
     from policy.hf import TransformersPolicy

@@ -1,11 +1,13 @@
 """A devnet with finalized epochs of hand-made batches, for the refinery's on-chain tests.
 
-The environment is ``digits``: any task's completion passes when it holds a
-digit. A random tiny model passes about half the time within 16 tokens, which
-makes the gate's two outcomes easy to produce with real training: batches
-whose correct completions start with a digit teach the model to write one
-early (better), batches whose correct completions bury the digit after 40
-letters teach it to run out of tokens first (worse).
+The environment is ``sums`` in pairs (the example's generator, prompt, answer
+tags and reasoning-gym verifier, groups of two): a real environment, since the
+refinery, like every validator, refuses one whose verifier ignores the
+reference. The base model is the tiny model warmed up on it (``sums_model_dir``,
+~10% pass@1 within 20 tokens), which makes the gate's two outcomes easy to
+produce with real training: batches of right answers keep or improve it,
+batches whose right answers come after 40 filler letters teach it to run out
+of tokens first (worse).
 
 Batches are ``worldgym.batch/2`` groups of :data:`GROUP` samples per task;
 each sample's completion is chosen by the submission (so a group can pass and
@@ -58,28 +60,36 @@ __all__ = [
     "GROUP",
     "Chain",
     "Submission",
-    "buried_digit",
-    "digit_first",
-    "digit_or_not",
+    "buried",
     "fast_config",
     "make_chain",
     "play_epoch",
+    "right",
+    "right_or_not",
     "wrong",
 ]
 
-DIGITS_SPEC = {
+DIGITS_SPEC = {  # the sums example in groups of two (a real environment: the audit passes it)
     "schema": "worldgym.env/1",
-    "name": "digits",
-    "description": "Write anything with a digit in it (a test environment).",
+    "name": "sums-pairs",
+    "description": "Add two one-digit numbers, two samples per task (a test environment).",
     "generator": {
         "kind": "reasoning_gym",
         "dataset": "basic_arithmetic",
         "reasoning_gym_version": "0.1.25",
-        "config": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 1},
+        "config": {
+            "min_terms": 2,
+            "max_terms": 2,
+            "min_digits": 1,
+            "max_digits": 1,
+            "operators": ["+"],
+            "allow_parentheses": False,
+            "allow_negation": False,
+        },
     },
-    "prompt": {"system": "", "user": "{question}"},
-    "extract": {"kind": "full"},
-    "verifier": {"kind": "regex", "pattern": "(?s).*[0-9].*"},
+    "prompt": {"system": "Answer in <answer></answer> tags.", "user": "{question}"},
+    "extract": {"kind": "tag", "tag": "answer"},
+    "verifier": {"kind": "reasoning_gym"},
     "max_tokens": 64,
     "group_size": 2,
 }
@@ -89,29 +99,29 @@ _SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64)
 _WAD = 10**18
 
 
-def digit_first(task: Task, sample: int = 0) -> str:
-    """A passing completion that starts with a digit."""
-    return f"{task.index % 10}"
+def right(task: Task, sample: int = 0) -> str:
+    """A passing completion: the reference answer in its tags, nothing else."""
+    return f"<answer>{task.answer}</answer>"
 
 
-def buried_digit(task: Task, sample: int = 0) -> str:
-    """A passing completion whose only digit comes after 40 letters."""
-    return "x" * 40 + f"{task.index % 10}"
+def buried(task: Task, sample: int = 0) -> str:
+    """A passing completion whose answer comes after 40 filler letters."""
+    return "x" * 40 + right(task)
 
 
 def wrong(task: Task, sample: int = 0) -> str:
     """A failing completion."""
-    return "none"
+    return "<answer>none</answer>"
 
 
-def digit_or_not(task: Task, sample: int) -> str:
-    """Sample 0 passes with a digit first, sample 1 fails: every group is informative."""
-    return digit_first(task) if sample == 0 else wrong(task)
+def right_or_not(task: Task, sample: int) -> str:
+    """Sample 0 passes, sample 1 fails: every group is informative."""
+    return right(task) if sample == 0 else wrong(task)
 
 
 @dataclass
 class Chain:
-    """A devnet with the digits environment, a registered base model and staked validators."""
+    """A devnet with the sums-pairs environment, a registered base model and staked validators."""
 
     chain: DevChain
     store: ContentStore
@@ -133,10 +143,10 @@ class Chain:
 
 
 def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
-    """Register the base model and the digits environment; stake two validators."""
+    """Register the base model and the sums-pairs environment; stake two validators."""
     store = open_store(StoreSettings(path=root / "store"))
     base = register_checkpoint(chain.as_account(chain.deployer), store, model_dir)
-    spec_path = root / "digits.yaml"
+    spec_path = root / "sums-pairs.yaml"
     spec_path.write_text(yaml.safe_dump(DIGITS_SPEC))
     spec = load_spec(spec_path)
     _, spec_cid = pin_spec(store, spec)
@@ -235,7 +245,7 @@ def fast_config(**overrides: object) -> RefineConfig:
     values: dict[str, object] = {
         "selection": SelectionConfig(max_traces=64, max_per_miner=32),
         "train": TrainConfig(learning_rate=1e-2, epochs=3, batch_size=16, max_length=128),
-        "eval": EvalConfig(tasks=24, samples_per_task=4, ks=(1, 4), max_new_tokens=16),
+        "eval": EvalConfig(tasks=24, samples_per_task=4, ks=(1, 4), max_new_tokens=20),
     }
     values.update(overrides)
     return RefineConfig.model_validate(values)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils import keccak
-from refinery_world import Chain, Submission, digit_first, make_chain, play_epoch, wrong
+from refinery_world import Chain, Submission, make_chain, play_epoch, right, wrong
 from typer.testing import CliRunner
 
 from client.cli import app
@@ -63,13 +63,11 @@ def _cli(config: Path, *args: str) -> tuple[int, str]:
 
 
 def test_refine_then_show_the_lineage_and_export_the_dataset(
-    chain: DevChain, model_dir: Path, anvil: AnvilProcess, tmp_path: Path
+    chain: DevChain, sums_model_dir: Path, anvil: AnvilProcess, tmp_path: Path
 ) -> None:
-    world = make_chain(chain, model_dir, tmp_path)
+    world = make_chain(chain, sums_model_dir, tmp_path)
     a, b, _ = world.miners
-    epoch = play_epoch(
-        world, [Submission(a, 20, digit_first, 10_000), Submission(b, 6, wrong, 8_000)]
-    )
+    epoch = play_epoch(world, [Submission(a, 20, right, 10_000), Submission(b, 6, wrong, 8_000)])
     config = _config(world, anvil.url)
     job = tmp_path / "job.toml"
     job.write_text(_JOB)
@@ -128,9 +126,9 @@ def test_refine_then_show_the_lineage_and_export_the_dataset(
 
 
 def test_mistakes_get_one_line_that_says_what_to_do(
-    chain: DevChain, model_dir: Path, anvil: AnvilProcess, tmp_path: Path
+    chain: DevChain, sums_model_dir: Path, anvil: AnvilProcess, tmp_path: Path
 ) -> None:
-    world = make_chain(chain, model_dir, tmp_path)
+    world = make_chain(chain, sums_model_dir, tmp_path)
     config = _config(world, anvil.url)
     bad_job = tmp_path / "bad.toml"
     bad_job.write_text("[train]\nlearning_rate = 5.0\n")
