@@ -44,6 +44,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from client.durable import write_durably
 from client.errors import ConfigError, UsageError
 from client.manifest import manifest_path
 from ledger.settings import LedgerSettings
@@ -240,10 +241,7 @@ def save_profile(
     networks[name] = profile.model_dump(mode="json", exclude_none=True)
     if activate:
         document["network"] = name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(tomli_w.dumps(document).encode())
-    os.replace(tmp, path)
+    write_durably(path, tomli_w.dumps(document).encode())
     return path
 
 

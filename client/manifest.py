@@ -7,12 +7,12 @@ reads it. One file per chain id (``<data_dir>/deployments/<chain_id>.json``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from client.durable import write_durably
 from client.errors import ConfigError
 from client.protocol_math import MIN_MINER_UNBONDING_EPOCHS
 
@@ -153,11 +153,9 @@ class Deployment(BaseModel):
     source_digest: str
 
     def save(self, path: Path) -> None:
-        """Write atomically (temp file + rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n")
-        os.replace(tmp, path)
+        """Write durably: the old manifest or all of the new one survives a crash."""
+        document = json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+        write_durably(path, document.encode())
 
     @classmethod
     def load(cls, path: Path) -> Deployment:

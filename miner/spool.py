@@ -17,9 +17,7 @@ at most once. Nothing in the spool is ever deleted by the miner.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from client.durable import write_durably
 from miner.errors import SpoolError
 
 __all__ = ["OPEN_STATES", "BatchState", "Spool", "SpoolEntry"]
@@ -238,18 +237,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either nothing or all of it."""
     if path.exists() and path.read_bytes() == data:
         return
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_durably(path, data)
