@@ -61,7 +61,7 @@ metadata = MetaData()
 
 
 class Role:
-    """``IWorldGym.Role`` as stored in ``rewards.role``."""
+    """``IWorldGymEvents.Role`` as stored in ``rewards.role``."""
 
     MINER = 0
     VALIDATOR = 1

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../src/interfaces/IWorldGymEvents.sol";
 import {EpochTest} from "./utils/EpochTest.sol";
 import {LanePacking} from "./utils/LanePacking.sol";
 
@@ -68,7 +69,7 @@ contract WorldGymCommitRevealTest is EpochTest {
         _rollToWindow(0, IWorldGym.Window.Commit);
         bytes32 c = _commitment(0, validator1, LanePacking.pack(_scores1()), _fullWeights(), SALT1);
         vm.expectEmit(address(gym));
-        emit IWorldGym.Committed(0, validator1, c, STAKE1);
+        emit IWorldGymEvents.Committed(0, validator1, c, STAKE1);
         vm.prank(validator1);
         gym.commit(0, c);
 
@@ -171,7 +172,7 @@ contract WorldGymCommitRevealTest is EpochTest {
         uint256 source = gym.epochStart(1) - 1;
         bytes32 expected = bytes32(bytes24(keccak256(abi.encode(blockhash(source), 1, block.chainid, address(gym)))));
         vm.expectEmit(address(gym));
-        emit IWorldGym.SeedSet(1, expected, source);
+        emit IWorldGymEvents.SeedSet(1, expected, source);
         _commit(validator1, 0, _scores1(), SALT1);
         assertEq(gym.seedOf(1), expected);
         // The second commitment finds it set and leaves it.
@@ -202,7 +203,7 @@ contract WorldGymCommitRevealTest is EpochTest {
         _rollToWindow(0, IWorldGym.Window.Reveal);
         uint256[] memory packed = LanePacking.pack(_scores1());
         vm.expectEmit(address(gym));
-        emit IWorldGym.Revealed(0, validator1, packed, _fullWeights());
+        emit IWorldGymEvents.Revealed(0, validator1, packed, _fullWeights());
         _revealRaw(validator1, 0, packed, SALT1);
 
         (,, bool revealed,) = gym.commitmentRecord(0, validator1);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IStaking} from "../src/interfaces/IStaking.sol";
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../src/interfaces/IWorldGymEvents.sol";
 import {IWorldGymToken} from "../src/interfaces/IWorldGymToken.sol";
 import {EpochTest} from "./utils/EpochTest.sol";
 import {MedianReference} from "./utils/MedianReference.sol";
@@ -132,35 +133,35 @@ contract WorldGymFinalizeTest is EpochTest {
         _commitBoth(0);
         _revealBoth(0);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EnvironmentWeighted(0, envId, 10_000);
+        emit IWorldGymEvents.EnvironmentWeighted(0, envId, 10_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 0, 8_000, 5, 80_000);
+        emit IWorldGymEvents.BatchScored(0, 0, 8_000, 5, 80_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 1, 5_000, 9, 100_000);
+        emit IWorldGymEvents.BatchScored(0, 1, 5_000, 9, 100_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 2, 10_000, 1, 50_000);
+        emit IWorldGymEvents.BatchScored(0, 2, 10_000, 1, 50_000);
         vm.expectEmit(address(token));
         emit IWorldGymToken.EmissionMinted(0, address(gym), EMISSION, EMISSION);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochSettled(0, EMISSION, 0, 600e18, 250e18, 150e18);
+        emit IWorldGymEvents.EpochSettled(0, EMISSION, 0, 600e18, 250e18, 150e18);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, miner1, IWorldGym.Role.Miner, 0, 208_695_652_173_913_043_478);
+        emit IWorldGymEvents.RewardCredited(0, miner1, IWorldGymEvents.Role.Miner, 0, 208_695_652_173_913_043_478);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, envOwner, IWorldGym.Role.Environment, envId, 52_173_913_043_478_260_869);
+        emit IWorldGymEvents.RewardCredited(0, envOwner, IWorldGymEvents.Role.Environment, envId, 52_173_913_043_478_260_869);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, miner2, IWorldGym.Role.Miner, 1, MINER2);
+        emit IWorldGymEvents.RewardCredited(0, miner2, IWorldGymEvents.Role.Miner, 1, MINER2);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, envOwner, IWorldGym.Role.Environment, envId, 65_217_391_304_347_826_086);
+        emit IWorldGymEvents.RewardCredited(0, envOwner, IWorldGymEvents.Role.Environment, envId, 65_217_391_304_347_826_086);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, miner1, IWorldGym.Role.Miner, 2, 130_434_782_608_695_652_173);
+        emit IWorldGymEvents.RewardCredited(0, miner1, IWorldGymEvents.Role.Miner, 2, 130_434_782_608_695_652_173);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, envOwner, IWorldGym.Role.Environment, envId, 32_608_695_652_173_913_043);
+        emit IWorldGymEvents.RewardCredited(0, envOwner, IWorldGymEvents.Role.Environment, envId, 32_608_695_652_173_913_043);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, validator1, IWorldGym.Role.Validator, 0, VALIDATOR1);
+        emit IWorldGymEvents.RewardCredited(0, validator1, IWorldGymEvents.Role.Validator, 0, VALIDATOR1);
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardCredited(0, validator2, IWorldGym.Role.Validator, 0, VALIDATOR2);
+        emit IWorldGymEvents.RewardCredited(0, validator2, IWorldGymEvents.Role.Validator, 0, VALIDATOR2);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochFinalized(0, DUST);
+        emit IWorldGymEvents.EpochFinalized(0, DUST);
         _finalizeAll(0);
     }
 
@@ -208,9 +209,9 @@ contract WorldGymFinalizeTest is EpochTest {
         vm.expectEmit(address(staking));
         emit IStaking.Slashed(validator3, 200e18, address(gym), 1_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.ValidatorSlashed(0, validator3, 200e18);
+        emit IWorldGymEvents.ValidatorSlashed(0, validator3, 200e18);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochFinalized(0, 200e18 + DUST);
+        emit IWorldGymEvents.EpochFinalized(0, 200e18 + DUST);
         _finalizeAll(0);
 
         // The silent validator changed nothing in consensus or payouts; it lost 10% of its stake.
@@ -228,7 +229,7 @@ contract WorldGymFinalizeTest is EpochTest {
         _revealBoth(1);
         uint256 pot = EMISSION + 200e18 + DUST;
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochSettled(
+        emit IWorldGymEvents.EpochSettled(
             1, EMISSION, 200e18 + DUST, pot * 6_000 / 10_000, pot * 2_500 / 10_000, pot * 1_500 / 10_000
         );
         _finalizeAll(1);
@@ -240,7 +241,7 @@ contract WorldGymFinalizeTest is EpochTest {
         _commitBoth(0);
         _rollToWindow(0, IWorldGym.Window.Finalize);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochSettled(0, 0, 0, 0, 0, 0);
+        emit IWorldGymEvents.EpochSettled(0, 0, 0, 0, 0, 0);
         _finalizeAll(0);
         assertFalse(token.emissionMinted(0));
         assertEq(gym.totalClaimable(), 0);
@@ -270,7 +271,7 @@ contract WorldGymFinalizeTest is EpochTest {
         _rollToWindow(0, IWorldGym.Window.Finalize);
         uint256 supply = token.totalSupply();
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochSettled(0, 0, 0, 0, 0, 0);
+        emit IWorldGymEvents.EpochSettled(0, 0, 0, 0, 0, 0);
         _finalizeAll(0);
 
         assertEq(token.totalSupply(), supply);
@@ -372,7 +373,7 @@ contract WorldGymFinalizeTest is EpochTest {
         uint256 totalBefore = gym.totalClaimable();
 
         vm.expectEmit(address(gym));
-        emit IWorldGym.RewardClaimed(miner1, MINER1);
+        emit IWorldGymEvents.RewardClaimed(miner1, MINER1);
         vm.prank(miner1);
         assertEq(gym.claim(), MINER1);
 

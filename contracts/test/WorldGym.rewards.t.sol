@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IStaking} from "../src/interfaces/IStaking.sol";
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../src/interfaces/IWorldGymEvents.sol";
 import {EpochTest} from "./utils/EpochTest.sol";
 import {LanePacking} from "./utils/LanePacking.sol";
 import {MedianReference} from "./utils/MedianReference.sol";
@@ -61,13 +62,13 @@ contract WorldGymRewardsTest is EpochTest {
         _play(lanes1, _fullWeights(), lanes2, _fullWeights());
 
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 1, FRAUD, 0, 0);
+        emit IWorldGymEvents.BatchScored(0, 1, FRAUD, 0, 0);
         vm.expectEmit(address(staking));
         emit IStaking.Slashed(miner2, 50e18, address(gym), 5_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.MinerSlashed(0, 1, miner2, 50e18);
+        emit IWorldGymEvents.MinerSlashed(0, 1, miner2, 50e18);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EpochSettled(0, 1_000e18, 50e18, 630e18, 262.5e18, 157.5e18);
+        emit IWorldGymEvents.EpochSettled(0, 1_000e18, 50e18, 630e18, 262.5e18, 157.5e18);
         _finalizeAll(0);
 
         assertEq(gym.consensusOf(0, 1), (FRAUD << 7));
@@ -185,13 +186,13 @@ contract WorldGymRewardsTest is EpochTest {
         _play(_scores1(), w1, _scores1(), w2);
 
         vm.expectEmit(address(gym));
-        emit IWorldGym.EnvironmentWeighted(0, 1, 6_000);
+        emit IWorldGymEvents.EnvironmentWeighted(0, 1, 6_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 0, 8_000, 5, 80_000);
+        emit IWorldGymEvents.BatchScored(0, 0, 8_000, 5, 80_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.EnvironmentWeighted(0, 2, 2_000);
+        emit IWorldGymEvents.EnvironmentWeighted(0, 2, 2_000);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchScored(0, 1, 5_000, 9, 100_000);
+        emit IWorldGymEvents.BatchScored(0, 1, 5_000, 9, 100_000);
         _finalizeAll(0);
 
         assertEq(gym.claimable(miner1), 276_923_076_923_076_923_076 + 173_076_923_076_923_076_923);
@@ -224,7 +225,7 @@ contract WorldGymRewardsTest is EpochTest {
         uint256 supply = token.totalSupply();
         _play(_scores1(), new uint256[](0), _scores1(), new uint256[](0));
         vm.expectEmit(address(gym));
-        emit IWorldGym.EnvironmentWeighted(0, envId, 0);
+        emit IWorldGymEvents.EnvironmentWeighted(0, envId, 0);
         _finalizeAll(0);
         assertEq(token.totalSupply() - supply, 250e18);
         assertEq(gym.claimable(miner1) + gym.claimable(miner2) + gym.claimable(envOwner), 0);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IEnvironmentRegistry} from "../src/interfaces/IEnvironmentRegistry.sol";
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../src/interfaces/IWorldGymEvents.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 
 contract WorldGymSubmitBatchTest is BaseTest {
@@ -18,9 +19,9 @@ contract WorldGymSubmitBatchTest is BaseTest {
         uint256 source = gym.epochStart(0) - 1;
         bytes32 seed = bytes32(bytes24(keccak256(abi.encode(blockhash(source), 0, block.chainid, address(gym)))));
         vm.expectEmit(address(gym));
-        emit IWorldGym.SeedSet(0, seed, source);
+        emit IWorldGymEvents.SeedSet(0, seed, source);
         vm.expectEmit(address(gym));
-        emit IWorldGym.BatchSubmitted(0, 0, miner1, envId, 1, 0, 12, modelId, cid);
+        emit IWorldGymEvents.BatchSubmitted(0, 0, miner1, envId, 1, 0, 12, modelId, cid);
         vm.prank(miner1);
         (uint256 epoch, uint256 index, uint256 sequence) = gym.submitBatch(envId, 1, cid, 12, modelId);
 
@@ -226,7 +227,7 @@ contract WorldGymSubmitBatchTest is BaseTest {
         uint256 start = gym.epochStart(1);
         vm.roll(start);
         vm.expectEmit(address(gym));
-        emit IWorldGym.SeedSet(
+        emit IWorldGymEvents.SeedSet(
             1, bytes32(bytes24(keccak256(abi.encode(blockhash(start - 1), 1, block.chainid, address(gym))))), start - 1
         );
         _trySubmit(miner1, envId, 1, _cid(), 1, modelId);

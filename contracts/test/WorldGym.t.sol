@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IStaking} from "../src/interfaces/IStaking.sol";
 import {IWorldGym} from "../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../src/interfaces/IWorldGymEvents.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 import {Deployer, System} from "./utils/Deployer.sol";
 
@@ -148,7 +149,7 @@ contract WorldGymTest is BaseTest {
         bytes32 expected = _expectedSeed(1, source);
         assertTrue(expected != 0);
         vm.expectEmit(address(gym));
-        emit IWorldGym.SeedSet(1, expected, source);
+        emit IWorldGymEvents.SeedSet(1, expected, source);
         assertEq(gym.pokeSeed(1), expected);
         assertEq(gym.seedOf(1), expected);
         assertEq(uint64(uint256(expected)), 0, "last 8 bytes are zero");

@@ -6,6 +6,7 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 import {Vm} from "forge-std/Vm.sol";
 
 import {IWorldGym} from "../../src/interfaces/IWorldGym.sol";
+import {IWorldGymEvents} from "../../src/interfaces/IWorldGymEvents.sol";
 import {IWorldGymToken} from "../../src/interfaces/IWorldGymToken.sol";
 import {System} from "../utils/Deployer.sol";
 import {LanePacking} from "../utils/LanePacking.sol";
@@ -21,13 +22,13 @@ import {LanePacking} from "../utils/LanePacking.sol";
 /// lazy one (one seed in eight) reveals at random and an honest one errs on one batch in eight.
 contract ProtocolHandler is CommonBase, StdUtils {
     bytes32 private immutable _EMISSION_MINTED = IWorldGymToken.EmissionMinted.selector;
-    bytes32 private immutable _REWARD_CREDITED = IWorldGym.RewardCredited.selector;
-    bytes32 private immutable _REWARD_CLAIMED = IWorldGym.RewardClaimed.selector;
-    bytes32 private immutable _BATCH_SCORED = IWorldGym.BatchScored.selector;
-    bytes32 private immutable _VALIDATOR_SLASHED = IWorldGym.ValidatorSlashed.selector;
-    bytes32 private immutable _MINER_SLASHED = IWorldGym.MinerSlashed.selector;
-    bytes32 private immutable _ENV_WEIGHTED = IWorldGym.EnvironmentWeighted.selector;
-    bytes32 private immutable _EPOCH_SETTLED = IWorldGym.EpochSettled.selector;
+    bytes32 private immutable _REWARD_CREDITED = IWorldGymEvents.RewardCredited.selector;
+    bytes32 private immutable _REWARD_CLAIMED = IWorldGymEvents.RewardClaimed.selector;
+    bytes32 private immutable _BATCH_SCORED = IWorldGymEvents.BatchScored.selector;
+    bytes32 private immutable _VALIDATOR_SLASHED = IWorldGymEvents.ValidatorSlashed.selector;
+    bytes32 private immutable _MINER_SLASHED = IWorldGymEvents.MinerSlashed.selector;
+    bytes32 private immutable _ENV_WEIGHTED = IWorldGymEvents.EnvironmentWeighted.selector;
+    bytes32 private immutable _EPOCH_SETTLED = IWorldGymEvents.EpochSettled.selector;
     uint256 private constant _FRAUD = 0x3FFF;
 
     System internal s;
@@ -411,14 +412,14 @@ contract ProtocolHandler is CommonBase, StdUtils {
         (uint256 subject, uint256 amount) = abi.decode(log.data, (uint256, uint256));
         uint256 epoch = uint256(log.topics[1]);
         address account = address(uint160(uint256(log.topics[2])));
-        IWorldGym.Role role = IWorldGym.Role(uint256(log.topics[3]));
+        IWorldGymEvents.Role role = IWorldGymEvents.Role(uint256(log.topics[3]));
         ghostCredited[account] += amount;
         ghostCreditedTotal += amount;
-        if (role == IWorldGym.Role.Validator) {
+        if (role == IWorldGymEvents.Role.Validator) {
             ghostValidatorCredits[epoch] += amount;
         } else {
             ghostBatchCredits[epoch] += amount;
-            if (role == IWorldGym.Role.Miner && _fraud[epoch][subject]) ++ghostFraudPaid;
+            if (role == IWorldGymEvents.Role.Miner && _fraud[epoch][subject]) ++ghostFraudPaid;
         }
     }
 
