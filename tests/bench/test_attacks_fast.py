@@ -21,11 +21,14 @@ pytestmark = [pytest.mark.ml, pytest.mark.slow]
 ATTACKS = ["forge: short answer", "greedy declared as T", "replayed CID"]
 
 
-def test_every_attack_in_the_fast_subset_earns_nothing(tmp_path: Path) -> None:
+def test_every_attack_in_the_fast_subset_earns_nothing(
+    tmp_path: Path, sums_model_dir: Path
+) -> None:
     from bench.adversary.world import AttackWorld
     from bench.attacks import base_models, measure
 
-    base, other = base_models(tmp_path / "base")
+    # the session's warmed-up sums model (what base_models would build); it adds the other one
+    base, other = base_models(sums_model_dir)
     world = AttackWorld(
         tmp_path / "world", base, other, tasks=6, miner_attacks=ATTACKS,
         console=Console(quiet=True),
