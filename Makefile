@@ -78,9 +78,10 @@ lint: pydeps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 demo: pydeps npmdeps
-	$(PY) -m deploy.demo $(if $(KEEP),--keep,)
+	$(VENV)/bin/worldgym demo $(if $(KEEP),--keep,)
 
 clean:
 	rm -rf $(CONTRACTS)/out $(CONTRACTS)/cache

@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from worldgym.core.amounts import WAD
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
@@ -33,16 +35,14 @@ from rich.table import Table
 
 from bench.adversary.world import JUNK_VERIFIERS, AttackWorld
 
-_WAD = 10**18
-
 
 def base_models(model_dir: Path, *, examples: int = 1024) -> tuple[Path, Path]:
     """The declared model (warmed up on sums, built once) and another checkpoint."""
-    from gym import load_environment
-    from gym.environments import example_path
-    from gym.loading import load_spec
-    from policy.tiny import TinyModelConfig, build_tiny_model
-    from refinery.pretrain import pretrain_tiny
+    from worldgym.gym import load_environment
+    from worldgym.gym.environment import load_spec
+    from worldgym.gym.environments import example_path
+    from worldgym.policy.tiny import TinyModelConfig, build_tiny_model
+    from worldgym.refinery.pretrain import pretrain_tiny
 
     if not (model_dir / "config.json").is_file():
         sums = load_environment(load_spec(example_path("sums")))
@@ -84,8 +84,8 @@ def measure(world: AttackWorld, epochs: list[int]) -> dict[str, Any]:
                 "role": "miner",
                 "detected_by": caught[:160],
                 "reward_ratio": _ratio(earned, honest_pay),
-                "earned_wgt": earned / _WAD,
-                "bond_lost_wgt": bond_lost / _WAD,
+                "earned_wgt": earned / WAD,
+                "bond_lost_wgt": bond_lost / WAD,
             }
         )
     honest_owner = world.earned(world.owners["sums"])
@@ -98,7 +98,7 @@ def measure(world: AttackWorld, epochs: list[int]) -> dict[str, Any]:
                     "role": "environment owner",
                     "detected_by": "learning signal / validators refuse the spec",
                     "reward_ratio": _ratio(earned, honest_owner),
-                    "earned_wgt": earned / _WAD,
+                    "earned_wgt": earned / WAD,
                 }
             )
     actors = _validator_actors(world)
@@ -115,8 +115,8 @@ def measure(world: AttackWorld, epochs: list[int]) -> dict[str, Any]:
                 "role": "validator",
                 "detected_by": "slashed at finalize" if stake_lost else "digest/lane mismatch",
                 "reward_ratio": _ratio(per_stake[actor.address], honest_rate),
-                "earned_wgt": world.earned(actor) / _WAD,
-                "stake_lost_wgt": stake_lost / _WAD,
+                "earned_wgt": world.earned(actor) / WAD,
+                "stake_lost_wgt": stake_lost / WAD,
             }
         )
     honest_rejects = sum(
@@ -128,7 +128,7 @@ def measure(world: AttackWorld, epochs: list[int]) -> dict[str, Any]:
     samples = len(epochs) * len(honest_miners) * world.tasks * world.envs["sums"][1].spec.group_size
     return {
         "attacks": rows,
-        "honest_miner_wgt": honest_pay / _WAD,
+        "honest_miner_wgt": honest_pay / WAD,
         "honest_false_rejects": honest_rejects,
         "honest_samples": samples,
         "epochs": epochs,

@@ -3,11 +3,11 @@
 For each dataset (default config, or the smallest one the gym's bounds accept,
 ``reasoning_gym`` verifier, as the gym scores
 it: guards and stricter rules included) derive ``--tasks`` tasks from a fixed
-seed and score the strategies of :mod:`gym.audit` (empty, constants, the
+seed and score the strategies of :mod:`worldgym.gym.audit` (empty, constants, the
 question copied, a line of it, its blanks filled with 1, another task's answer,
 a list of answers, per-dataset ones such as everyone a knight or a premise
 restated). A strategy's credit is its mean score on the tasks where its answer
-is not the reference. Prints a markdown table (the one in gym/README.md): the
+is not the reference. Prints a markdown table (the one in worldgym/gym/README.md): the
 worst strategy per dataset, its credit, and what the gym does about it.
 
     python bench/degenerate_audit.py --tasks 300 --jobs 2 --json audit.json
@@ -35,7 +35,7 @@ RG = "0.1.25"
 def _spec(dataset: str) -> bytes:
     from reasoning_gym.factory import DATASETS
 
-    from gym.generators._rg_bounds import required_config
+    from worldgym.gym.generators._rg_bounds import required_config
 
     generator = {
         "kind": "reasoning_gym", "dataset": dataset, "reasoning_gym_version": RG,
@@ -49,9 +49,9 @@ def _spec(dataset: str) -> bytes:
 
 def audit_dataset(dataset: str, tasks: int, raw: bool) -> dict[str, Any]:
     """The audit row of one dataset (run in a worker process)."""
-    import gym
-    from gym.audit import audit
-    from gym.generators import _rg_strict
+    from worldgym import gym
+    from worldgym.gym.audit import audit
+    from worldgym.gym.generators import _rg_strict
 
     if raw:  # reasoning-gym's scorers as shipped: no checks, partial credit paid, none refused
         _rg_strict.CHECKS.clear()
@@ -77,7 +77,7 @@ def audit_dataset(dataset: str, tasks: int, raw: bool) -> dict[str, Any]:
 
 
 def _treatment(dataset: str) -> str:
-    from gym.generators._rg_strict import ALL_OR_NOTHING, CHECKS, REFUSED
+    from worldgym.gym.generators._rg_strict import ALL_OR_NOTHING, CHECKS, REFUSED
 
     if dataset in REFUSED:
         return "refused at registration"
@@ -126,7 +126,7 @@ def main() -> None:
 
     from reasoning_gym.factory import DATASETS
 
-    from gym.generators._rg_catalog import EXCLUDED
+    from worldgym.gym.generators._rg_catalog import EXCLUDED
 
     names = args.datasets or sorted(d for d in DATASETS if d not in EXCLUDED)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -1,8 +1,8 @@
 """The chain-free flywheel, fine-tuning (SFT) and GRPO side by side from the same base model.
 
-A tiny byte-level model (``policy.tiny``) is warmed up on the environment's
-format (``refinery.pretrain``), then each algorithm runs ``--rounds`` rounds of
-:func:`refinery.loop_offline.refine_round`: the current model samples a group
+A tiny byte-level model (``worldgym.policy.tiny``) is warmed up on the environment's
+format (``worldgym.refinery.pretrain``), then each algorithm runs ``--rounds`` rounds of
+:func:`worldgym.refinery.loop_offline.refine_round`: the current model samples a group
 per fresh training task exactly as a miner does (the spec's group size,
 temperature and top-p; noise from each task's key), the refinery's own
 selection keeps the verified traces (sft) or the informative groups (grpo),
@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from refinery.config import EvalConfig, GrpoConfig, RoundConfig
-from refinery.pretrain import GRPO_TRAIN_CONFIG, REFINE_TRAIN_CONFIG
+from worldgym.refinery.config import EvalConfig, GrpoConfig, RoundConfig
+from worldgym.refinery.pretrain import GRPO_TRAIN_CONFIG, REFINE_TRAIN_CONFIG
 
 ENV_ID, VERSION = 1, 1
 EVAL = EvalConfig(tasks=128, samples_per_task=4, ks=(1, 4), max_new_tokens=20, seed=7)
@@ -44,12 +44,12 @@ CONFIGS: dict[str, RoundConfig] = {
 
 def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """Warm up the base model, run both lineages, and return the report."""
-    import gym
-    from gym.environments import example_path
-    from refinery.curve import CURVE_NAME, append_round
-    from refinery.evaluate import evaluate, held_out_tasks
-    from refinery.loop_offline import refine_round, round_tasks, sample_groups
-    from refinery.pretrain import pretrain_tiny
+    from worldgym import gym
+    from worldgym.gym.environments import example_path
+    from worldgym.refinery.curve import CURVE_NAME, append_round
+    from worldgym.refinery.evaluate import evaluate, held_out_tasks
+    from worldgym.refinery.loop_offline import refine_round, round_tasks, sample_groups
+    from worldgym.refinery.pretrain import pretrain_tiny
 
     env = gym.load_environment(example_path(args.env))
     budget = {"max_new_tokens": args.max_new_tokens}
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         tasks = round_tasks(env, ENV_ID, VERSION, number, args.tasks)
         shared = None
         if number == 1:
-            from policy.hf import TransformersPolicy
+            from worldgym.policy.hf import TransformersPolicy
 
             sampler = TransformersPolicy(base, batch_size=64)
             config = CONFIGS[algorithms[0]].model_copy(update=budget)
@@ -135,7 +135,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from refinery.train import import_ml
+    from worldgym.refinery.train import import_ml
 
     import_ml()  # quiet progress bars and logs
     started = time.perf_counter()

@@ -19,18 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from web3 import Web3
 
-from client.manifest import ProtocolParams
-from client.protocol_math import (
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.chain.protocol_math import (
     FRAUD,
     commitment,
     make_lane,
     pack_env_weights,
     pack_lanes,
 )
-from deploy.anvil import AnvilProcess
-from deploy.devchain import DevChain, Window
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import DevChain, Window
 
-WAD = 10**18
 PARAMS = ProtocolParams(
     epoch_length=400,
     commit_blocks=100,

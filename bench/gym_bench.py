@@ -40,14 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eth_hash.auto import keccak
 
-import gym
-from gym.environment import Environment
-from gym.environments import example_names, example_path
-from gym.extract import code_block
-from gym.generators._rg_catalog import PER_TASK_INSTANCE
-from gym.spec import CompositeGenerator, ReasoningGymGenerator, leaf_generators
-from gym.task import Task
-from gym.verifiers.code import HARNESS
+from worldgym import gym
+from worldgym.gym.environment import Environment
+from worldgym.gym.environments import example_names, example_path
+from worldgym.gym.extract import code_block
+from worldgym.gym.generators._rg_catalog import PER_TASK_INSTANCE
+from worldgym.gym.spec import CompositeGenerator, ReasoningGymGenerator, leaf_generators
+from worldgym.gym.task import Task
+from worldgym.gym.verifiers.code import HARNESS
 
 SEED = "0x" + "b0" * 32
 MINER = "0x" + "c1" * 20

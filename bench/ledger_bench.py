@@ -37,12 +37,12 @@ from rich.console import Console
 from rich.progress import Progress
 from web3 import Web3
 
-from client.manifest import ContractAddresses, Deployment, ProtocolParams
-from deploy.anvil import AnvilProcess
-from ledger.indexer import ChainReader, Indexer
-from ledger.queries import Ledger
-from ledger.schema import open_engine
-from ledger.store import LedgerStore
+from worldgym.chain.manifest import ContractAddresses, Deployment, ProtocolParams
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.ledger.indexer import ChainReader, Indexer
+from worldgym.ledger.queries import Ledger
+from worldgym.ledger.schema import open_engine
+from worldgym.ledger.store import LedgerStore
 
 _LOGS_PER_TX = 400
 _CONTRACTS = ("EnvironmentRegistry", "ModelRegistry", "Staking", "WorldGym")
@@ -195,7 +195,7 @@ def main() -> None:
         report = indexer.sync()
         index_s = time.perf_counter() - began
         assert report.events == events, (report.events, events)
-        size = (Path(tmp) / "ledger.sqlite").stat().st_size
+        size = (Path(tmp) / "worldgym.ledger.sqlite").stat().st_size
 
         console.print(f"raw eth_getLogs     {raw / raw_s:>10,.0f} logs/s   ({raw_s:.1f}s)")
         console.print(f"ledger indexing     {events / index_s:>10,.0f} events/s ({index_s:.1f}s),"
@@ -205,7 +205,7 @@ def main() -> None:
         ledger = Ledger(store)
         rng = random.Random(3)
         # Serve queries like the dashboard does: the start-up heap frozen out of the garbage
-        # collector's full passes (see ledger.dashboard.server._freeze_heap).
+        # collector's full passes (see worldgym.ledger.dashboard.server._freeze_heap).
         gc.collect()
         gc.freeze()
         worst = worst_cpu = 0.0

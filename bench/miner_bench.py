@@ -1,6 +1,6 @@
 """Miner throughput: the whole batch pipeline against raw ``model.generate``, same run.
 
-* **miner**: :func:`miner.build.build_batch` with the transformers backend:
+* **miner**: :func:`worldgym.miner.build.build_batch` with the transformers backend:
   derive each task (keccak + reasoning-gym), render the chat prompt, sample
   ``group`` completions per task with per-token log-probabilities, extract
   answers, assemble and validate the ``worldgym.batch/1`` document, encode it
@@ -31,14 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from client.schemas import ModelRef, Sampling, encode_batch
-from gym import load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
-from miner.build import BatchPlan, build_batch, derive_tasks
-from policy.hf import TransformersPolicy
-from policy.tiny import TinyModelConfig, build_tiny_model
-from storage import compute_cid
+from worldgym.core.schemas import ModelRef, Sampling, encode_batch
+from worldgym.gym import load_environment
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.miner.build import BatchPlan, build_batch, derive_tasks
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.tiny import TinyModelConfig, build_tiny_model
+from worldgym.storage import compute_cid
 
 _MINER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 

@@ -1,11 +1,11 @@
 """Refinery training throughput against TRL's own trainers on the same data, SFT and GRPO.
 
-Both sides train the same tiny model (``policy.tiny``) with the same learning
+Both sides train the same tiny model (``worldgym.policy.tiny``) with the same learning
 rate, epochs, batch size and maximum length.
 
 **sft**: the same chat examples of the ``sums`` environment.
 
-* ``train_sft``: :func:`refinery.train.train_sft` (prompt/completion rows,
+* ``train_sft``: :func:`worldgym.refinery.train.train_sft` (prompt/completion rows,
   completion-only loss, fp32, no activation checkpointing, saves safetensors);
 * plain TRL: ``trl.SFTTrainer`` given the ``messages`` dataset directly with
   ``SFTConfig``'s own defaults for everything else (on a CPU these turn on
@@ -16,7 +16,7 @@ question sampled by the model itself (token ids and log-probabilities), with
 scores that alternate pass/fail inside each group (the bench measures speed,
 not learning).
 
-* ``train_grpo``: :func:`refinery.train_grpo.train_grpo` (ratio against the
+* ``train_grpo``: :func:`worldgym.refinery.train_grpo.train_grpo` (ratio against the
   recorded behaviour log-probabilities, clipping 0.2/0.28, ``delta`` 4,
   token-level mean);
 * TRL: ``trl.GRPOTrainer`` fed those very rollouts through its experimental
@@ -58,22 +58,22 @@ Side = Callable[[Path, list[dict[str, Any]], Path, Any], tuple[int, float]]
 
 
 def _sft_data(base: Path, n: int) -> list[dict[str, Any]]:
-    import gym
-    from gym.environments import example_path
-    from refinery.pretrain import pretrain_examples
+    from worldgym import gym
+    from worldgym.gym.environments import example_path
+    from worldgym.refinery.pretrain import pretrain_examples
 
     return pretrain_examples(gym.load_environment(example_path("sums")), n)
 
 
 def _sft_ours(base: Path, rows: list[dict[str, Any]], out: Path, config: Any) -> tuple[int, float]:
-    from refinery.train import train_sft
+    from worldgym.refinery.train import train_sft
 
     result = train_sft(base, rows, out, config)
     return result.tokens, result.seconds
 
 
 def _sft_trl(base: Path, rows: list[dict[str, Any]], out: Path, config: Any) -> tuple[int, float]:
-    from refinery.train import import_ml
+    from worldgym.refinery.train import import_ml
 
     datasets, torch, transformers, trl = import_ml()
     transformers.set_seed(config.seed)
@@ -107,11 +107,11 @@ def _sft_trl(base: Path, rows: list[dict[str, Any]], out: Path, config: Any) -> 
 
 def _grpo_data(base: Path, n: int) -> list[dict[str, Any]]:
     """GRPO rows: ``GROUP`` samples of the model for each of ``n / GROUP`` distinct questions."""
-    import gym
-    from client.schemas import Sampling
-    from gym.environments import example_path
-    from policy.hf import TransformersPolicy
-    from refinery.pretrain import pretrain_tasks
+    from worldgym import gym
+    from worldgym.core.schemas import Sampling
+    from worldgym.gym.environments import example_path
+    from worldgym.policy.hf import TransformersPolicy
+    from worldgym.refinery.pretrain import pretrain_tasks
 
     env = gym.load_environment(example_path("sums"))
     tasks: list[Any] = []
@@ -141,13 +141,13 @@ def _grpo_data(base: Path, n: int) -> list[dict[str, Any]]:
 
 
 def _grpo_config() -> Any:
-    from refinery.config import GrpoConfig
+    from worldgym.refinery.config import GrpoConfig
 
     return GrpoConfig()
 
 
 def _grpo_ours(base: Path, rows: list[dict[str, Any]], out: Path, config: Any) -> tuple[int, float]:
-    from refinery.train_grpo import train_grpo
+    from worldgym.refinery.train_grpo import train_grpo
 
     result = train_grpo(base, rows, out, config, _grpo_config())
     return result.tokens, result.seconds
@@ -159,6 +159,8 @@ def _rollout_func(rows: list[dict[str, Any]], tokenizer: Any) -> Callable[..., d
     The sampler repeats each prompt ``GROUP`` times in a row; the questions are
     distinct, so a prompt's text finds its group.
     """
+    from worldgym.core.prompts import chat_prompt_ids
+
     by_prompt: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_prompt[json.dumps(row["messages"][:-1])].append(row)
@@ -170,8 +172,7 @@ def _rollout_func(rows: list[dict[str, Any]], tokenizer: Any) -> Callable[..., d
             key = json.dumps(prompt)
             row = by_prompt[key][seen[key] % GROUP]
             seen[key] += 1
-            ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
-            out["prompt_ids"].append(list(ids["input_ids"] if hasattr(ids, "keys") else ids))
+            out["prompt_ids"].append(chat_prompt_ids(tokenizer, prompt))
             out["completion_ids"].append(row["tokens"])
             out["logprobs"].append(row["logprobs"])
             out["score"].append(row["score"])
@@ -186,7 +187,7 @@ def _recorded_score(completions: list[Any], score: list[float], **_: Any) -> lis
 
 
 def _grpo_trl(base: Path, rows: list[dict[str, Any]], out: Path, config: Any) -> tuple[int, float]:
-    from refinery.train import checkpointing_option, import_ml
+    from worldgym.refinery.train import checkpointing_option, import_ml
 
     datasets, torch, transformers, trl = import_ml()
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
@@ -240,7 +241,7 @@ SIDES: dict[str, tuple[Callable[[Path, int], list[dict[str, Any]]], Side, Side, 
 
 def bench(algorithm: str, base: Path, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Both sides of one algorithm, alternating; the best time of each."""
-    from refinery.config import TrainConfig
+    from worldgym.refinery.config import TrainConfig
 
     make_data, ours, theirs, their_name = SIDES[algorithm]
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, max_length=256)
@@ -277,8 +278,8 @@ def main() -> int:
 
     import torch
 
-    from policy.tiny import build_tiny_model
-    from refinery.train import import_ml
+    from worldgym.policy.tiny import build_tiny_model
+    from worldgym.refinery.train import import_ml
 
     import_ml()  # quiet progress bars and logs for both sides
     algorithms = ["sft", "grpo"] if args.algorithm == "both" else [args.algorithm]

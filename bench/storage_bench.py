@@ -40,8 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage import LocalStore, compute_cid
-from storage.blockfiles import fsync_dir
+from worldgym.storage import LocalStore, compute_cid
+from worldgym.storage.blockfiles import fsync_dir
 
 MIB = 1024 * 1024
 

@@ -9,7 +9,7 @@ exactly). This bench samples honestly under each condition, checks every
 trace with the validator's code, and prints the largest gap seen, the largest
 log-probability difference, and how many honest traces the default
 tolerances would reject, for several model shapes and three sampling
-settings. The defaults in ``policy.rollout.Tolerances`` must sit above every
+settings. The defaults in ``worldgym.policy.rollout.Tolerances`` must sit above every
 gap here with a margin::
 
     python bench/tolerance_bench.py [--samples N] [--json]
@@ -34,11 +34,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from client.schemas import Sampling
-from policy.gumbel import seeded_keys
-from policy.hf import TransformersPolicy
-from policy.rollout import Tolerances, TraceToCheck, check_rollouts
-from policy.tiny import TinyModelConfig, build_tiny_model
+from worldgym.core.schemas import Sampling
+from worldgym.policy.gumbel import seeded_keys
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.rollout import Tolerances, TraceToCheck, check_rollouts
+from worldgym.policy.tiny import TinyModelConfig, build_tiny_model
 
 SHAPES = {
     "tiny-64x2": TinyModelConfig(initializer_range=0.3),

@@ -31,9 +31,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from client.rpc import make_web3
-from client.tx import TxSender
-from deploy.anvil import AnvilProcess
+from worldgym.chain.rpc import make_web3
+from worldgym.chain.tx import TxSender
+from worldgym.deploy.anvil import AnvilProcess
 
 # anvil's dev keys (mnemonic "test test ... junk"), one account per scenario.
 DEV_KEYS = (

@@ -5,7 +5,7 @@
   check the header against the on-chain record, derive every task from the
   seed (keccak + reasoning-gym), check each prompt and declared answer, and
   score each trace with the environment's verifier
-  (:func:`validator.checks.score_batch`, proof of rollout off: see below);
+  (:func:`worldgym.validator.checks.score_batch`, proof of rollout off: see below);
 * **plain loop**: reasoning-gym alone on the same traces: for each task the
   same keccak task seed, ``dataset[item]`` from a dataset built once, then
   ``extract_answer`` + ``score_answer`` for each of its traces.
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import reasoning_gym
 from reasoning_gym.utils import extract_answer
 
-from client.contracts import BatchRecord
-from client.schemas import (
+from worldgym.chain.contracts import BatchRecord
+from worldgym.core.schemas import (
     BatchDocument,
     BatchHeader,
     Message,
@@ -41,13 +41,13 @@ from client.schemas import (
     encode_batch,
     task_index,
 )
-from gym import Environment, load_environment
-from gym.derive import item_seed, task_seed
-from gym.environments import example_path
-from gym.loading import load_spec
-from miner.build import spec_sampling
-from storage import StoreSettings, cid_from_bytes, cid_to_bytes, open_store
-from validator.checks import BatchContext, score_batch
+from worldgym.gym import Environment, load_environment
+from worldgym.gym.derive import item_seed, task_seed
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.miner.build import spec_sampling
+from worldgym.storage import StoreSettings, cid_from_bytes, cid_to_bytes, open_store
+from worldgym.validator.checks import BatchContext, score_batch
 
 MINER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from client.manifest import ProtocolParams
-from deploy.anvil import AnvilProcess, pid_alive
-from deploy.devchain import DevChain
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.deploy.anvil import AnvilProcess, pid_alive
+from worldgym.deploy.devchain import DevChain
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     unlikely under it: a near-uniform model finds every text equally likely.
     """
     pytest.importorskip("torch")
-    from policy.tiny import TinyModelConfig, build_tiny_model
+    from worldgym.policy.tiny import TinyModelConfig, build_tiny_model
 
     sharp = TinyModelConfig(initializer_range=0.3)
     return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny", seed=5, config=sharp)
@@ -77,10 +77,10 @@ def sums_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     the refinery require.
     """
     pytest.importorskip("torch")
-    from gym import load_environment
-    from gym.environments import example_path
-    from gym.loading import load_spec
-    from refinery.pretrain import pretrain_tiny
+    from worldgym.gym import load_environment
+    from worldgym.gym.environment import load_spec
+    from worldgym.gym.environments import example_path
+    from worldgym.refinery.pretrain import pretrain_tiny
 
     sums = load_environment(load_spec(example_path("sums")))
     return pretrain_tiny(tmp_path_factory.mktemp("sums-model") / "base", sums).out_dir
@@ -89,7 +89,7 @@ def sums_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def policy(model_dir: Path) -> Any:
     """The tiny model behind the transformers backend."""
-    from policy.hf import TransformersPolicy
+    from worldgym.policy.hf import TransformersPolicy
 
     return TransformersPolicy(model_dir, batch_size=8)
 

@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from storage import LocalStore
-from storage.cid import Cid
-from storage.errors import StorageError
+from worldgym.storage import LocalStore
+from worldgym.storage.cid import Cid
+from worldgym.storage.errors import StorageError
 
 __all__ = ["main", "serve"]
 

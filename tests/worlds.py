@@ -13,18 +13,18 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 
-from client.contracts import Protocol
-from client.messages import protocol_decoder
-from client.tx import TxSender
-from client.wallet import Keystore
-from deploy.devchain import DevChain
-from gym.environments import example_path
-from gym.loading import load_spec
-from gym.registry import pin_spec
-from miner import Miner, MiningConfig, Spool, Submitter
-from policy.checkpoint import ModelHandle, register_checkpoint
-from policy.hf import TransformersPolicy
-from storage import ContentStore, StoreSettings, open_store
+from worldgym.chain.contracts import Protocol
+from worldgym.chain.messages import protocol_decoder
+from worldgym.chain.tx import TxSender
+from worldgym.client.wallet import Keystore
+from worldgym.deploy.devchain import DevChain
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.gym.registry import pin_spec
+from worldgym.miner import Miner, MiningConfig, Spool, Submitter
+from worldgym.policy.checkpoint import ModelHandle, register_checkpoint
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.storage import ContentStore, StoreSettings, open_store
 
 __all__ = ["World", "make_world", "signing_account", "write_config"]
 

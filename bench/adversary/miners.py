@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 
-from client.schemas import BATCH_SCHEMA, BatchDocument, BatchHeader, Message, Trace
-from gym import Environment, Task
-from miner.build import BatchPlan, build_batch, derive_tasks
-from policy.gumbel import SampleKey, gumbel_torch, key_tensor, nucleus_masks
-from policy.hf import TransformersPolicy
-from policy.rollout import Tolerances
+from worldgym.core.schemas import BATCH_SCHEMA, BatchDocument, BatchHeader, Message, Trace
+from worldgym.gym import Environment, Task
+from worldgym.miner.build import BatchPlan, build_batch, derive_tasks
+from worldgym.policy.gumbel import SampleKey, gumbel_torch, key_tensor, nucleus_masks
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.rollout import Tolerances
 
 __all__ = ["STRATEGIES", "MinerAttack", "honest"]
 
@@ -78,7 +78,7 @@ def _trace(
         completion=text,
         answer=env.extract(text),
         tokens=tokens,
-        logprobs=[min(0.0, lp) for lp in model.score(prompt, tokens)],
+        logprobs=[min(0.0, lp) for lp in model.score([(prompt, tokens)])[0]],
     )
 
 

@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from client.contracts import Protocol, Window
-from client.protocol_math import (
+from worldgym.chain.contracts import Protocol, Window
+from worldgym.chain.protocol_math import (
     SCORE_SCALE,
     commitment,
     default_env_weights,
@@ -21,7 +21,7 @@ from client.protocol_math import (
     pack_env_weights,
     pack_lanes,
 )
-from deploy.devchain import DevChain
+from worldgym.deploy.devchain import DevChain
 
 __all__ = ["LAZY", "LazyValidator"]
 

@@ -23,26 +23,25 @@ from rich.console import Console
 
 from bench.adversary.miners import STRATEGIES, honest
 from bench.adversary.validators import LAZY, LazyValidator
-from client.contracts import Window
-from client.errors import WorldGymError
-from client.manifest import ProtocolParams
-from client.schemas import BatchDocument, ModelRef, encode_batch
-from deploy.anvil import AnvilProcess
-from deploy.demo.network import Actor, DemoNetwork
-from deploy.devchain import DevChain
-from gym import Environment, load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
-from gym.spec import EnvSpec
-from miner.build import BatchPlan, spec_sampling
-from policy.checkpoint import ModelHandle, register_checkpoint
-from policy.hf import TransformersPolicy
-from storage import cid_to_bytes
-from validator import BatchScorer, Validator, ValidatorConfig, ValidatorState
+from worldgym.chain.contracts import Window
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.core.amounts import WAD
+from worldgym.core.errors import WorldGymError
+from worldgym.core.schemas import BatchDocument, ModelRef, encode_batch
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.demo.network import Actor, DemoNetwork
+from worldgym.deploy.devchain import DevChain
+from worldgym.gym import Environment, load_environment
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.gym.spec import EnvSpec
+from worldgym.miner.build import BatchPlan, spec_sampling
+from worldgym.policy.checkpoint import ModelHandle, register_checkpoint
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.storage import cid_to_bytes
+from worldgym.validator import BatchScorer, Validator, ValidatorConfig, ValidatorState
 
 __all__ = ["JUNK_VERIFIERS", "AttackWorld", "Entry"]
-
-_WAD = 10**18
 
 
 def _slug(name: str) -> str:
@@ -164,9 +163,9 @@ class AttackWorld:
         return Entry(name, actor, **kw)  # type: ignore[arg-type]
 
     def _staked(self, name: str, stake: int) -> Actor:
-        actor = self.net.actor(_slug(name), "validator", wgt=stake * _WAD)
-        actor.protocol.stake(stake * _WAD)
-        self.stakes[actor.address] = stake * _WAD
+        actor = self.net.actor(_slug(name), "validator", wgt=stake * WAD)
+        actor.protocol.stake(stake * WAD)
+        self.stakes[actor.address] = stake * WAD
         self.names[actor.address] = name
         return actor
 

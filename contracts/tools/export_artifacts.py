@@ -1,4 +1,4 @@
-"""Copy forge's build output for the deployable contracts into client/artifacts/.
+"""Copy forge's build output for the deployable contracts into worldgym/chain/artifacts/.
 
 Run through ``make artifacts`` (which builds first). Writes stable, sorted JSON
 with the digest of the sources, so a stale artifact is caught by the tests.
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from client.artifacts import ARTIFACT_DIR, CONTRACT_NAMES, source_digest  # noqa: E402
+from worldgym.chain.artifacts import ARTIFACT_DIR, CONTRACT_NAMES, source_digest  # noqa: E402
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from client.cli import app
+from worldgym.cli.app import app
 
 __all__ = ["run"]
 

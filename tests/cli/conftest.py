@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.devnet import devnet_down
+from worldgym.deploy.devnet import devnet_down
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from client.cli import app
-from client.protocol_math import commitment, make_lane, pack_env_weights, pack_lanes
-from deploy.anvil import AnvilProcess
-from deploy.devchain import WAD, DevChain, Window, raw_cid
-from storage import cid_from_bytes
+from worldgym.chain.protocol_math import commitment, make_lane, pack_env_weights, pack_lanes
+from worldgym.cli.app import app
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import DevChain, Window, raw_cid
+from worldgym.storage import cid_from_bytes
 
 
 def _finalized_epoch_with_a_missing_batch(chain: DevChain) -> tuple[int, str]:

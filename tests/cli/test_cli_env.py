@@ -9,7 +9,7 @@ import pytest
 from cli_helpers import run
 from web3 import Web3
 
-from gym.environments import example_path
+from worldgym.gym.environments import example_path
 
 # anvil's dev keys 1 and 2 (public test keys, never real funds).
 OWNER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

@@ -21,7 +21,7 @@ def _start(home: Path, name: str, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WORLDGYM_CONFIG": str(home / "config.toml")}
     with open(home / f"{name}.log", "wb") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "client.cli", *args], env=env, stdout=sink, stderr=sink
+            [sys.executable, "-m", "worldgym.cli.app", *args], env=env, stdout=sink, stderr=sink
         )
 
 

@@ -14,8 +14,8 @@ import pytest
 from cli_helpers import run as _run
 from web3 import Web3
 
-from deploy.devchain import DevChain
-from deploy.devnet import load_devnet_deployment
+from worldgym.deploy.devchain import DevChain
+from worldgym.deploy.devnet import load_devnet_deployment
 
 GOOD = "0x000000000000000000000000000000000000dEaD"
 BAD_CHECKSUM = "0x000000000000000000000000000000000000DEaD"
@@ -88,7 +88,7 @@ def test_a_stake_that_fails_after_its_approval_withdraws_the_approval(
     alice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The contract refuses the stake after the approval was mined: the approval is undone."""
-    from client.contracts import Protocol
+    from worldgym.chain.contracts import Protocol
 
     real = Protocol.transact
 
@@ -122,7 +122,7 @@ def test_stake_unstake_claim_report_json(alice: str) -> None:
 
 
 def _chain() -> DevChain:
-    from client.config import load_settings
+    from worldgym.client.config import load_settings
 
     settings = load_settings()
     url = settings.profile("devnet").rpc_url
@@ -142,7 +142,10 @@ def test_two_processes_on_one_key_the_second_is_refused(alice: str, home: Path) 
     env = {**os.environ, "WORLDGYM_CONFIG": str(home / "config.toml"), "WORLDGYM_PASSWORD": "pw"}
     with open(log, "wb") as sink:
         first = subprocess.Popen(
-            [sys.executable, "-m", "client.cli", "validate"], env=env, stdout=sink, stderr=sink
+            [sys.executable, "-m", "worldgym.cli.app", "validate"],
+            env=env,
+            stdout=sink,
+            stderr=sink,
         )
     try:
         deadline = time.monotonic() + 60

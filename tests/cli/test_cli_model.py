@@ -31,14 +31,14 @@ def test_init_then_register_needs_the_refinery_role_checked_before_any_work(
 
     store = home / "data" / "store"
     code, out = _run("model", "register", str(model))
-    assert code == 1
+    assert code == 2
     assert f"{alice} does not hold REFINERY_ROLE" in out  # the role by name, not its hash
     assert "worldgym devnet fund WALLET --refinery" in out
     assert not (store / "blocks").exists() or not any((store / "blocks").rglob("baf*")), (
         "nothing may be pinned before the role check"
     )
     code, out = _run("refine", "--once")
-    assert code == 1
+    assert code == 2
     assert "does not hold REFINERY_ROLE" in out  # refused before selecting or training
 
     assert _run("devnet", "fund", "alice", "--refinery")[0] == 0
@@ -55,13 +55,13 @@ def test_init_refuses_a_used_directory_and_a_directory_that_is_no_checkpoint(
     used.mkdir()
     (used / "notes.txt").write_text("mine")
     code, out = _run("model", "init", str(used), "--no-warm-up")
-    assert code == 1
+    assert code == 2
     assert "is not an empty directory" in out
     code, out = _run("model", "init", str(home / "copy"), "--from", str(home))
-    assert code == 1
+    assert code == 2
     assert "is not a Hugging Face checkpoint" in out
     code, out = _run("model", "init", str(home / "copy"), "--from", str(home / "nowhere"))
-    assert code == 1
+    assert code == 2
     assert "does not exist" in out
 
     code, out = _run("model", "init", str(home / "copy"), "--from", str(model_dir), "--json")
@@ -70,5 +70,5 @@ def test_init_refuses_a_used_directory_and_a_directory_that_is_no_checkpoint(
         p.name for p in model_dir.iterdir() if p.suffix in (".json", ".safetensors", ".jinja")
     )
     code, out = _run("model", "init", str(home / "x"), "--warm-up", "no-such-env")
-    assert code == 1
+    assert code == 2
     assert "neither a spec file nor an example" in out

@@ -10,14 +10,14 @@ from client_helpers import (  # noqa: F401 (pytest fixtures, registered by impor
     isolated_env_fixture,
 )
 
-from client.config import (
+from worldgym.client.config import (
     NetworkProfile,
     Settings,
     default_config_path,
     load_settings,
     save_profile,
 )
-from client.errors import ConfigError, UsageError
+from worldgym.core.errors import ConfigError, UsageError
 
 TOML = """
 network = "devnet"

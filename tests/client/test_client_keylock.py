@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from client.errors import KeyInUseError
-from client.keylock import KeyLock, lock_path
+from worldgym.client.errors import KeyInUseError
+from worldgym.client.keylock import KeyLock, lock_path
 
 ADDRESS = "0x000000000000000000000000000000000000dEaD"
 
@@ -40,7 +40,7 @@ def test_another_process_holding_the_key_is_named_and_its_death_frees_it(tmp_pat
     path = _path(tmp_path)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from client.keylock import KeyLock; "
+         "import sys, time; from pathlib import Path; from worldgym.client.keylock import KeyLock; "
          f"lock = KeyLock(Path({str(path)!r}), {ADDRESS!r}).acquire(); print('held', flush=True); "
          "time.sleep(60)"],
         stdout=subprocess.PIPE,

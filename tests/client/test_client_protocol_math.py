@@ -1,4 +1,4 @@
-"""client.protocol_math on its own: the reveal encodings bit for bit, the median, and the
+"""worldgym.chain.protocol_math on its own: the reveal encodings bit for bit, the median, and the
 hand-computed epochs of the forge suites (``contracts/test/WorldGym.finalize.t.sol`` and
 ``WorldGym.rewards.t.sol``) reproduced to the wei. The contract comparison is in
 ``tests/contracts``."""
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client.protocol_math import (
+from worldgym.chain.protocol_math import (
     FRAUD,
     MAX_ENV_WEIGHTS,
     BatchInput,
@@ -29,8 +29,8 @@ from client.protocol_math import (
     unpack_lanes,
     weighted_median,
 )
+from worldgym.core.amounts import WAD
 
-WAD = 10**18
 lanes_st = st.builds(
     make_lane, st.one_of(st.integers(0, 10_000), st.just(FRAUD)), st.integers(0, 127)
 )

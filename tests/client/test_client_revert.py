@@ -19,13 +19,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from web3 import Web3
 
-from client.errors import RevertError, UsageError
-from client.revert import RevertDecoder, revert_data_of
-from client.tx import TxSender, call
-from deploy.devchain import DevChain
+from worldgym.chain.errors import RevertError
+from worldgym.chain.revert import RevertDecoder, revert_data_of
+from worldgym.chain.tx import TxSender, call
+from worldgym.core.amounts import WAD
+from worldgym.core.errors import UsageError
+from worldgym.deploy.devchain import DevChain
 
 VALIDATOR = DEV_ADDRESSES[2]
-WAD = 10**18
 
 STAKING_ABI: list[dict[str, Any]] = [
     {

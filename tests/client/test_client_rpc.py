@@ -14,10 +14,11 @@ from client_helpers import (  # noqa: F401 (pytest fixtures, registered by impor
 from requests.adapters import HTTPAdapter
 from web3 import Web3
 
-from client.config import NetworkProfile, load_settings, save_profile
-from client.errors import ChainIdMismatchError, RpcUnavailableError
-from client.rpc import READ_METHODS, RetryingHTTPProvider, connect, make_web3
-from deploy.anvil import AnvilProcess, pid_alive
+from worldgym.chain.errors import ChainIdMismatchError, RpcUnavailableError
+from worldgym.chain.rpc import READ_METHODS, RetryingHTTPProvider, make_web3
+from worldgym.client.config import NetworkProfile, load_settings, save_profile
+from worldgym.client.session import connect
+from worldgym.deploy.anvil import AnvilProcess, pid_alive
 
 
 def _dead_url() -> str:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from client.errors import RevertError, RpcUnavailableError, TxTimeoutError
-from client.supervise import Backoff, Supervisor
-from storage.errors import StoreUnavailableError
+from worldgym.chain.errors import RevertError, RpcUnavailableError, TxTimeoutError
+from worldgym.client.supervise import Backoff, Supervisor
+from worldgym.storage.errors import StoreUnavailableError
 
 
 class _Clock:

@@ -24,22 +24,21 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from client.contracts import Protocol
-from client.errors import (
+from worldgym.chain.contracts import Protocol
+from worldgym.chain.errors import (
     RevertError,
     RpcUnavailableError,
     TransactionError,
     TxRejectedError,
     TxTimeoutError,
-    UsageError,
 )
-from client.revert import RevertDecoder
-from client.rpc import RetryingHTTPProvider
-from client.tx import FeePolicy, TxSender
-from deploy.anvil import AnvilProcess
-from deploy.devchain import DevChain
-
-WAD = 10**18
+from worldgym.chain.revert import RevertDecoder
+from worldgym.chain.rpc import RetryingHTTPProvider
+from worldgym.chain.tx import FeePolicy, TxSender
+from worldgym.core.amounts import WAD
+from worldgym.core.errors import UsageError
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import DevChain
 
 
 def _nonce_of(w3: Web3, receipt: Any) -> int:

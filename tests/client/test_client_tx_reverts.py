@@ -7,11 +7,12 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from client.contracts import Protocol, Window
-from client.errors import RevertError
-from client.messages import protocol_decoder
-from client.tx import TxSender
-from deploy.devchain import WAD, DevChain
+from worldgym.chain.contracts import Protocol, Window
+from worldgym.chain.errors import RevertError
+from worldgym.chain.messages import protocol_decoder
+from worldgym.chain.tx import TxSender
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain
 
 
 def _validator(chain: DevChain) -> tuple[TxSender, Protocol]:

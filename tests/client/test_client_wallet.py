@@ -16,12 +16,13 @@ from client_helpers import (  # noqa: F401 (pytest fixtures, registered by impor
 from eth_account import Account
 from typer.testing import CliRunner, Result
 
-from client import wallet_cli
-from client.cli import app as root_app
-from client.config import Settings
-from client.errors import UsageError, WalletNotFoundError, WrongPasswordError
-from client.wallet import Keystore, open_wallet, parse_private_key, password_from
-from client.wallet_cli import app
+from worldgym.cli import wallet as wallet_cli
+from worldgym.cli.app import app as root_app
+from worldgym.cli.wallet import app
+from worldgym.client.config import Settings
+from worldgym.client.errors import WalletNotFoundError, WrongPasswordError
+from worldgym.client.wallet import Keystore, open_wallet, parse_private_key, password_from
+from worldgym.core.errors import UsageError
 
 KEY_HEX = DEV_KEYS[1].removeprefix("0x")
 ADDRESS = DEV_ADDRESSES[1]
@@ -85,7 +86,7 @@ def test_empty_password_is_refused(keystore_dir: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n")
     result = invoke("new", "--password-file", str(empty))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "password is empty" in result.output
     assert not keystore_dir.exists() or not _keyfiles(keystore_dir)
 
@@ -112,7 +113,7 @@ def test_import_reads_the_key_without_exposing_it(
 def test_import_rejects_a_bad_key_without_echoing_it(keystore_dir: Path, password_env: str) -> None:
     secret = "ab" * 31 + "zz"
     result = invoke("import", "--stdin", input=secret + "\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not a private key" in result.output
     assert secret not in result.output
     assert "Traceback" not in result.output
@@ -145,7 +146,7 @@ def test_list_and_show(keystore_dir: Path, password_env: str) -> None:
 
     # two wallets and no default: the user must say which
     ambiguous = invoke("show")
-    assert ambiguous.exit_code == 1
+    assert ambiguous.exit_code == 2
     assert "which wallet?" in ambiguous.output
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from client.artifacts import CONTRACT_NAMES, load_artifact, source_digest
+from worldgym.chain.artifacts import CONTRACT_NAMES, load_artifact, source_digest
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
@@ -16,7 +16,7 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 def test_artifact_digest_matches_sources(name: str) -> None:
     artifact = load_artifact(name)
     assert artifact.source_digest == source_digest(CONTRACTS), (
-        f"client/artifacts/{name}.json is stale against contracts/src: run `make artifacts`"
+        f"worldgym/chain/artifacts/{name}.json is stale against contracts/src: run `make artifacts`"
     )
     assert artifact.bytecode
     assert artifact.deployed_bytecode
@@ -31,7 +31,7 @@ def test_artifact_bytecode_matches_fresh_build(name: str) -> None:
     out = json.loads(built.read_text())
     artifact = load_artifact(name)
     assert artifact.bytecode.hex() == out["bytecode"]["object"].removeprefix("0x"), (
-        f"{name}: forge builds different bytecode than client/artifacts holds: run `make artifacts`"
+        f"{name}: forge builds other bytecode than worldgym/chain/artifacts: run `make artifacts`"
     )
     assert artifact.abi == out["abi"]
 

@@ -4,7 +4,7 @@ Two environments with different owners, bonded miners, four batches (one of them
 flagged FRAUD by the stake majority), three validators with different stakes and
 environment weights (and a fourth that commits but never reveals), commit,
 reveal, finalize in chunks, claim; the Python model of the protocol
-(client.protocol_math) predicts every consensus lane, environment weight, credit,
+(worldgym.chain.protocol_math) predicts every consensus lane, environment weight, credit,
 slash and the carry independently.
 """
 
@@ -14,7 +14,7 @@ import os
 
 from web3.logs import DISCARD
 
-from client.protocol_math import (
+from worldgym.chain.protocol_math import (
     FRAUD,
     BatchInput,
     ValidatorReveal,
@@ -26,8 +26,9 @@ from client.protocol_math import (
     unpack_env_weights,
     unpack_lanes,
 )
-from deploy.devchain import WAD, DevChain, Window, raw_cid
-from gym.derive import task_seed
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain, Window, raw_cid
+from worldgym.gym.derive import task_seed
 
 
 def test_one_epoch_pays_everyone_to_the_wei(chain: DevChain) -> None:

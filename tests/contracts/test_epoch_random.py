@@ -1,4 +1,4 @@
-"""Random epochs on anvil against client.protocol_math, to the wei.
+"""Random epochs on anvil against worldgym.chain.protocol_math, to the wei.
 
 Each seed draws environments, bonded miners, batches, validators with random stakes,
 lanes from a small set (so that exact matches, ties and FRAUD majorities are common),
@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from client.protocol_math import (
+from worldgym.chain.protocol_math import (
     FRAUD,
     BatchInput,
     ValidatorReveal,
@@ -24,7 +24,8 @@ from client.protocol_math import (
     pack_lanes,
     predict_epoch,
 )
-from deploy.devchain import WAD, DevChain, Window, raw_cid
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain, Window, raw_cid
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""client.contracts.Protocol against the real contracts: typed reads, writes through a sender."""
+"""chain.contracts.Protocol against the real contracts: typed reads, writes through a sender."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import os
 
 import pytest
 
-from client.contracts import Stage, Window
-from client.errors import UsageError
-from client.protocol_math import (
+from worldgym.chain.contracts import Stage, Window
+from worldgym.chain.protocol_math import (
     commitment,
     default_env_weights,
     make_lane,
     pack_env_weights,
     pack_lanes,
 )
-from deploy.devchain import WAD, DevChain, raw_cid
+from worldgym.core.amounts import WAD
+from worldgym.core.errors import UsageError
+from worldgym.deploy.devchain import DevChain, raw_cid
 
 
 def test_batches_come_back_from_events_in_index_order(chain: DevChain) -> None:

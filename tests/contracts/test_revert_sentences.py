@@ -7,13 +7,14 @@ import os
 import pytest
 from eth_account import Account
 
-from client.artifacts import all_abis
-from client.errors import RevertError
-from client.messages import TEMPLATES, protocol_decoder
-from client.protocol_math import commitment, make_lane, pack_env_weights, pack_lanes
-from client.revert import STANDARD_TEMPLATES
-from client.tx import TxSender
-from deploy.devchain import WAD, DevChain, Window, raw_cid
+from worldgym.chain.artifacts import all_abis
+from worldgym.chain.errors import RevertError
+from worldgym.chain.messages import TEMPLATES, protocol_decoder
+from worldgym.chain.protocol_math import commitment, make_lane, pack_env_weights, pack_lanes
+from worldgym.chain.revert import STANDARD_TEMPLATES
+from worldgym.chain.tx import TxSender
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain, Window, raw_cid
 
 # anvil's dev keys 1 and 2: public test keys, never real funds.
 KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -26,7 +27,7 @@ def test_every_protocol_error_has_a_sentence() -> None:
     ours = {name for name in errors if name.startswith(_OURS)}
     assert ours, "no protocol errors found in the artifacts"
     missing = sorted(ours - set(TEMPLATES))
-    assert not missing, f"errors without a sentence in client/messages.py: {missing}"
+    assert not missing, f"errors without a sentence in worldgym/chain/messages.py: {missing}"
     assert not set(TEMPLATES) - errors, "sentences for errors that no longer exist"
     assert {"ERC20InsufficientBalance", "AccessControlUnauthorizedAccount"} <= set(
         STANDARD_TEMPLATES

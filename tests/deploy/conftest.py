@@ -14,7 +14,7 @@ import pytest
 from deploy_helpers import REMOTE_CHAIN_ID, KeyFile, fund_eth, make_keyfile
 from web3 import Web3
 
-from deploy.anvil import AnvilProcess
+from worldgym.deploy.anvil import AnvilProcess
 
 
 @pytest.fixture

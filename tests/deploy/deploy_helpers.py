@@ -10,14 +10,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from client.wallet import LIGHT_SCRYPT_N
-from deploy.anvil import UnlockedSender
+from worldgym.client.wallet import LIGHT_SCRYPT_N
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import UnlockedSender
 
 __all__ = ["PASSWORD", "REMOTE_CHAIN_ID", "KeyFile", "fund_eth", "make_keyfile"]
 
 REMOTE_CHAIN_ID = 424_242
 PASSWORD = "correct horse battery staple"
-_WAD = 10**18
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class KeyFile:
 
 def fund_eth(w3: Web3, address: str, eth: float) -> None:
     """Send ``eth`` from anvil's dev account 0 (the faucet)."""
-    UnlockedSender(w3, w3.eth.accounts[0]).send({"to": address, "value": int(eth * _WAD)})
+    UnlockedSender(w3, w3.eth.accounts[0]).send({"to": address, "value": int(eth * WAD)})
 
 
 def make_keyfile(directory: Path, account: LocalAccount | None = None) -> KeyFile:

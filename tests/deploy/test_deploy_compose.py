@@ -18,7 +18,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from client.config import ENV_PREFIX, Settings, load_settings
+from worldgym.client.config import ENV_PREFIX, Settings, load_settings
 
 _DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
@@ -121,7 +121,7 @@ def test_every_worldgym_variable_is_a_setting() -> None:
     }
     assert names >= {"WORLDGYM_NETWORK", "WORLDGYM_STORAGE__KUBO_API", "WORLDGYM_WALLET"}
     unknown = sorted(name for name in names if not _setting_exists(name))
-    assert unknown == [], f"not settings in client/config.py: {unknown}"
+    assert unknown == [], f"not settings in worldgym/client/config.py: {unknown}"
     assert not _setting_exists("WORLDGYM_STORAGE__KUBO_URL")  # the check can fail
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from client.manifest import ProtocolParams
-from deploy.errors import ParamsFileError
-from deploy.params_file import format_wgt, load_params, params_summary
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.core.amounts import WAD
+from worldgym.deploy.errors import ParamsFileError
+from worldgym.deploy.params_file import load_params, params_summary
 
-_WAD = 10**18
 _RECOMMENDED = Path(__file__).resolve().parents[2] / "deploy" / "params" / "public-testnet.toml"
 
 
@@ -34,7 +34,7 @@ def test_toml_overrides_its_preset_and_reads_token_amounts(tmp_path: Path) -> No
     )  # fmt: skip
     params = load_params(path)
     assert params.epoch_length == 100
-    assert params.min_stake == 2_500 * _WAD + _WAD // 2
+    assert params.min_stake == 2_500 * WAD + WAD // 2
     assert params.registration_bond == 12
     assert params.cap == 10**28
     assert params.commit_blocks == ProtocolParams().commit_blocks  # the rest is the preset
@@ -92,11 +92,11 @@ def test_the_recommended_public_testnet_file_is_valid_and_bounded() -> None:
     params = load_params(_RECOMMENDED)
     assert params.epoch_length == 1800  # one hour at 2 s blocks
     assert params.commit_blocks + params.reveal_blocks == params.epoch_length
-    assert params.min_stake == 10_000 * _WAD
+    assert params.min_stake == 10_000 * WAD
     # A validator's worst case per commit window stays at 65,536 traces.
     assert params.max_batches_per_epoch * params.max_traces_per_batch == 65_536
     assert (params.miner_stake, params.miner_slash_bps, params.max_model_lag) == (
-        1_000 * _WAD, 5_000, 2,
+        1_000 * WAD, 5_000, 2,
     )  # fmt: skip
     summary = "\n".join(params_summary(params, block_time_s=2.0))
     assert "epoch 1,800 blocks (~1 h at 2 s)" in summary
@@ -109,8 +109,3 @@ def test_a_short_unbonding_delay_is_fine_without_a_miner_bond(tmp_path: Path) ->
     params = load_params(path)
     assert (params.unbonding_epochs, params.miner_stake) == (1, 0)
     assert params.constructor_tuple()[-3:] == (params.miner_slash_bps, params.max_model_lag, 0)
-
-
-def test_amounts_print_as_whole_tokens() -> None:
-    assert format_wgt(10_000 * _WAD) == "10,000 WGT"
-    assert format_wgt(_WAD // 4) == "0.25 WGT"

@@ -18,21 +18,21 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from client.contracts import Protocol
-from client.manifest import Deployment
-from client.messages import protocol_decoder
-from client.session import Session
-from client.tx import TxSender
-from client.wallet import unlock_keyfile
-from deploy.anvil import AnvilProcess
-from deploy.devchain import raw_cid
-from gym.environments import example_path
-from gym.loading import load_spec
-from gym.registry import pin_spec
-from storage import StoreSettings, open_store
 from tests.cli.cli_helpers import run
+from worldgym.chain.contracts import Protocol
+from worldgym.chain.manifest import Deployment
+from worldgym.chain.messages import protocol_decoder
+from worldgym.chain.tx import TxSender
+from worldgym.client.session import Session
+from worldgym.client.wallet import unlock_keyfile
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import raw_cid
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.gym.registry import pin_spec
+from worldgym.storage import StoreSettings, open_store
 
-_WAD = 10**18
 _PARAMS = """\
 preset = "devnet"
 epoch_length = 40
@@ -70,7 +70,7 @@ def test_deploy_by_url_with_a_keystore_then_one_miner_round(
     assert deployment.chain_id == REMOTE_CHAIN_ID
     assert deployment.deployer == deployer.account.address
     assert deployment.params.epoch_length == 40
-    assert deployment.params.min_stake == 500 * _WAD
+    assert deployment.params.min_stake == 500 * WAD
     assert deployment.params.max_traces_per_batch == 256
     assert result["verification"]["ok"] is True
     checks = {(c["contract"], c["what"]) for c in result["verification"]["checks"]}
@@ -224,10 +224,10 @@ def test_bad_input_fails_before_touching_the_network(home: Path, tmp_path: Path)
     assert code == 1
     assert "did you mean 'epoch_length'?" in out
     code, out = run("deploy", "--rpc", unreachable, "--refinery", "0x1234")
-    assert code == 1
+    assert code == 2
     assert "--refinery '0x1234' is not an address" in out
     code, out = run("deploy", "--rpc", "ws://127.0.0.1:8546")
-    assert code == 1
+    assert code == 2
     assert "not an http:// or https:// URL" in out
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from client.artifacts import CONTRACT_NAMES, load_artifact
-from client.manifest import ProtocolParams
-from deploy.anvil import UnlockedSender
-from deploy.devchain import DevChain
-from deploy.errors import VerificationError
-from deploy.network import deploy_to_network, deployment_gas_bound
-from deploy.verify import immutable_offsets, match_runtime, verify_deployment
+from worldgym.chain.artifacts import CONTRACT_NAMES, load_artifact
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.deploy.anvil import UnlockedSender
+from worldgym.deploy.devchain import DevChain
+from worldgym.deploy.errors import VerificationError
+from worldgym.deploy.network import deploy_to_network, deployment_gas_bound
+from worldgym.deploy.verify import immutable_offsets, match_runtime, verify_deployment
 
 _FORGE_OUT = Path(__file__).resolve().parents[2] / "contracts" / "out"
 

@@ -16,21 +16,22 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from deploy.demo.main import DemoResult, parse_args, run
+from worldgym.deploy.demo import DemoOptions, DemoResult, run
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
 
-def _demo(tmp_path: Path, *argv: str) -> tuple[DemoResult, str]:
+def _demo(tmp_path: Path, *, rounds: int = 3, tasks: int = 192) -> tuple[DemoResult, str]:
     console = Console(record=True, width=120)
-    result = run(parse_args([*argv, "--data-dir", str(tmp_path)]), tmp_path, console)
+    options = DemoOptions(rounds=rounds, tasks=tasks, data_dir=tmp_path)
+    result = run(options, tmp_path, console)
     return result, console.export_text()
 
 
 def test_short_demo_pays_everyone_and_the_ledger_reconciles(tmp_path: Path) -> None:
     # 8 tasks x the spec's group of 8: the base model (~10% right on sums) leaves some sums
     # groups split between right and wrong, so every sums batch carries learning signal
-    result, out = _demo(tmp_path, "--rounds", "1", "--tasks", "8")
+    result, out = _demo(tmp_path, rounds=1, tasks=8)
     (epoch,) = result.epochs
     assert epoch.batches == 4  # two miners, two environments
     assert epoch.traces == 4 * 8 * 8

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from client.cli import app
-from client.session import Session
-from deploy.devnet import devnet_down
+from worldgym.cli.app import app
+from worldgym.client.session import Session
+from worldgym.deploy.devnet import devnet_down
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ def clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
     work = tmp_path / "work"
     work.mkdir()
-    (work / "gym").symlink_to(_REPO / "gym")
+    (work / "worldgym").symlink_to(_REPO / "worldgym")
     monkeypatch.setenv("WORLDGYM_CONFIG", str(config))
     monkeypatch.setenv("WORLDGYM_PASSWORD", "a newcomer's password")
     for var in ("WORLDGYM_NETWORK", "WORLDGYM_WALLET"):

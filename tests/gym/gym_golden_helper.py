@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-import gym
-from gym.environments import example_names, example_path
+from worldgym import gym
+from worldgym.gym.environments import example_names, example_path
 
 SEED = "0x" + "5e" * 32
 MINER = "0x00000000000000000000000000000000DeaDBeef"

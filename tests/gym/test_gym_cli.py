@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gym.cli import app
-from gym.environments import example_path
+from worldgym.cli.env import app
+from worldgym.gym.environments import example_path
 
 runner = CliRunner()
 SEED = "0x" + "aa" * 32
 MINER = "0x" + "bb" * 20
-DERIVE = ["--seed", SEED, "--env-id", "4", "--version", "2", "--miner", MINER]
+DERIVE = ["--seed", SEED, "--env", "4", "--version", "2", "--miner", MINER]
 
 
 def _ok(args: list[str], stdin: str | None = None) -> str:
@@ -112,9 +112,9 @@ def test_tasks_accepts_hex_start_and_human_output() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["--seed", "0x12", "--env-id", "1", "--version", "1", "--miner", MINER],
-        ["--seed", SEED, "--env-id", "1", "--version", "1", "--miner", "alice"],
-        ["--seed", SEED, "--env-id", "-1", "--version", "1", "--miner", MINER],
+        ["--seed", "0x12", "--env", "1", "--version", "1", "--miner", MINER],
+        ["--seed", SEED, "--env", "1", "--version", "1", "--miner", "alice"],
+        ["--seed", SEED, "--env", "-1", "--version", "1", "--miner", MINER],
     ],
 )
 def test_tasks_bad_input_exits_non_zero(args: list[str]) -> None:

@@ -18,10 +18,10 @@ from gym_golden_helper import MINER, SEED, digests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import gym
-from gym.derive import abi_words, item_seed, pick_value, pick_weighted, task_seed
-from gym.environments import example_names, example_path
-from gym.errors import DerivationError
+from worldgym import gym
+from worldgym.gym.derive import abi_words, item_seed, pick_value, pick_weighted, task_seed
+from worldgym.gym.environments import example_names, example_path
+from worldgym.gym.errors import DerivationError
 
 MAX = 2**256 - 1
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-import gym
-from gym.environments import example_names, example_path
-from gym.task import Task
+from worldgym import gym
+from worldgym.gym.environments import example_names, example_path
+from worldgym.gym.task import Task
 
 SEED = "0x" + "9a" * 32
 MINER = "0x" + "42" * 20

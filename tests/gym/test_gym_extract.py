@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gym.extract import boxed, code_block, make_extractor, tag
-from gym.spec import FullExtract, RegexExtract
+from worldgym.gym.extract import boxed, code_block, make_extractor, tag
+from worldgym.gym.spec import FullExtract, RegexExtract
 
 
 def test_tag_takes_the_last_pair_and_strips() -> None:

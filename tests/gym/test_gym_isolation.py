@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 import reasoning_gym
 
-import gym
-from gym.derive import item_seed
+from worldgym import gym
+from worldgym.gym.derive import item_seed
 
 RG = "0.1.25"
 SEED = "0x" + "5c" * 32

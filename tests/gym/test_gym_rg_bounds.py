@@ -19,10 +19,15 @@ from collections.abc import Mapping
 import pytest
 from reasoning_gym.factory import DATASETS
 
-import gym
-from gym.errors import SpecError
-from gym.generators._rg_bounds import FIELD_LIMITS, SCALES, check_config_bounds, field_bounds
-from gym.generators._rg_catalog import EXCLUDED, HASH_SEED_DEPENDENT
+from worldgym import gym
+from worldgym.gym.errors import SpecError
+from worldgym.gym.generators._rg_bounds import (
+    FIELD_LIMITS,
+    SCALES,
+    check_config_bounds,
+    field_bounds,
+)
+from worldgym.gym.generators._rg_catalog import EXCLUDED, HASH_SEED_DEPENDENT
 
 RG = "0.1.25"
 ALL = sorted(d for d in DATASETS if d not in EXCLUDED)

@@ -1,6 +1,6 @@
 """Every reasoning-gym dataset: usable (or refused with a reason), and the catalog's facts hold.
 
-The catalog (gym/generators/_rg_catalog.py) records what was measured on
+The catalog (worldgym/gym/generators/_rg_catalog.py) records what was measured on
 reasoning-gym 0.1.25; these tests re-measure it, so a version bump that changes
 a fact fails here instead of silently forking validators.
 """
@@ -20,14 +20,14 @@ from typing import Any
 
 import pytest
 
-import gym
-from gym.derive import item_seed, task_seed
-from gym.errors import SpecError
-from gym.generators import _rg_catalog as catalog
-from gym.generators._rg_bounds import required_config
-from gym.generators._rg_guards import literal_only_eval
-from gym.generators.rg import ReasoningGymSource, installed_version
-from gym.spec import ReasoningGymGenerator
+from worldgym import gym
+from worldgym.gym.derive import item_seed, task_seed
+from worldgym.gym.errors import SpecError
+from worldgym.gym.generators import _rg_catalog as catalog
+from worldgym.gym.generators._rg_bounds import required_config
+from worldgym.gym.generators._rg_guards import literal_only_eval
+from worldgym.gym.generators.rg import ReasoningGymSource, installed_version
+from worldgym.gym.spec import ReasoningGymGenerator
 
 reasoning_gym = pytest.importorskip("reasoning_gym")
 from reasoning_gym.factory import DATASETS  # noqa: E402

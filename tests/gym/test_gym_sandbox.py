@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import gym
-from gym.environment import Environment
-from gym.sandbox import Limits, run_python
-from gym.sandbox._child_landlock import abi_version
-from gym.task import Task
+from worldgym import gym
+from worldgym.gym.environment import Environment
+from worldgym.gym.sandbox import Limits, run_python
+from worldgym.gym.sandbox._child_landlock import abi_version
+from worldgym.gym.task import Task
 
 CODE_SPEC = {
     "schema": "worldgym.env/1",

@@ -21,8 +21,8 @@ from types import CodeType
 
 import pytest
 
-from gym.sandbox import Limits, run_python
-from gym.sandbox.runner import ALLOW_FALLBACK_ENV, CHILD
+from worldgym.gym.sandbox import Limits, run_python
+from worldgym.gym.sandbox.runner import ALLOW_FALLBACK_ENV, CHILD
 
 FAST = Limits(wall_s=5, cpu_s=2, memory_mb=256)
 MODES = ["auto", "fallback"]
@@ -239,8 +239,8 @@ class Fprog(ctypes.Structure):
 libc = ctypes.CDLL(None, use_errno=True)
 assert libc.prctl(38, 1, 0, 0, 0) == 0
 assert libc.prctl(22, 2, ctypes.byref(Fprog(len(code) // 8, code)), 0, 0) == 0
-from gym.errors import SandboxError
-from gym.sandbox import run_python
+from worldgym.gym.errors import SandboxError
+from worldgym.gym.sandbox import run_python
 try:
     result = run_python("print('ran')")
     print(json.dumps({"layers": list(result.layers), "stdout": result.stdout.decode()}))

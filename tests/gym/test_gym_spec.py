@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-import gym
-from gym.environments import example_names, example_path
-from gym.errors import NotReproducibleError, SpecError
-from gym.loading import parse_spec
-from gym.spec import EnvSpec, json_schema
+from worldgym import gym
+from worldgym.gym.environments import example_names, example_path
+from worldgym.gym.errors import NotReproducibleError, SpecError
+from worldgym.gym.loading import parse_spec
+from worldgym.gym.spec import EnvSpec, json_schema
 
 RG = "0.1.25"
 

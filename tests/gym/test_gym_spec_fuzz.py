@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from spec_mutations import malformed_spec
 
-from gym.errors import SpecError
-from gym.loading import load_spec
+from worldgym.gym.environment import load_spec
+from worldgym.gym.errors import SpecError
 
 EXAMPLES = int(os.environ.get("WORLDGYM_SPEC_FUZZ_EXAMPLES", "300"))
 REPORT = os.environ.get("WORLDGYM_SPEC_FUZZ_REPORT")

@@ -1,7 +1,7 @@
 """Degenerate answers earn nothing: the strict cases of the audit, and registration's refusals.
 
 Each case is one the degenerate-answer audit (bench/degenerate_audit.py, table
-in gym/README.md) found paid by reasoning-gym 0.1.25's own scorer; the test
+in worldgym/gym/README.md) found paid by reasoning-gym 0.1.25's own scorer; the test
 shows reasoning-gym still pays it and the gym does not, and that the
 reference answer keeps full marks.
 """
@@ -18,14 +18,14 @@ import pytest
 import reasoning_gym
 from typer.testing import CliRunner
 
-import gym
-from gym import registry
-from gym.audit import THRESHOLD, audit, check_registrable
-from gym.cli import app
-from gym.environment import Environment
-from gym.environments import example_names, example_path
-from gym.errors import EnvironmentRefusedError
-from gym.task import Task
+from worldgym import gym
+from worldgym.cli.env import app
+from worldgym.gym import registry
+from worldgym.gym.audit import THRESHOLD, audit, check_registrable
+from worldgym.gym.environment import Environment
+from worldgym.gym.environments import example_names, example_path
+from worldgym.gym.errors import EnvironmentRefusedError
+from worldgym.gym.task import Task
 
 RG = "0.1.25"
 SEED = "0x" + "5e" * 32

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import gym
-from gym.errors import SpecError
-from gym.extract import make_extractor
-from gym.regexes import RUN_TIMEOUT_S, RegexTimeoutError, compile_pattern, full_match
-from gym.spec import RegexExtract
+from worldgym import gym
+from worldgym.gym.errors import SpecError
+from worldgym.gym.extract import make_extractor
+from worldgym.gym.regexes import RUN_TIMEOUT_S, RegexTimeoutError, compile_pattern, full_match
+from worldgym.gym.spec import RegexExtract
 
 ROOT = Path(__file__).resolve().parents[2]
 RG = "0.1.25"
@@ -60,8 +60,8 @@ PARSING_ATTACKS: dict[str, tuple[bytes, str]] = {
 _CHILD = """
 import json, sys, time
 import web3  # raises the recursion limit to 100,000, as in every validator
-from gym.errors import SpecError
-from gym.loading import load_spec
+from worldgym.gym.errors import SpecError
+from worldgym.gym.environment import load_spec
 out = {"recursion_limit": [sys.getrecursionlimit()]}
 for name, data in json.loads(sys.stdin.read()).items():
     start = time.perf_counter()
@@ -101,7 +101,7 @@ def test_a_hostile_spec_is_refused_in_time(name: str, parsed: dict[str, list[obj
 
 
 def test_specs_from_the_network_must_be_json() -> None:
-    yaml_spec = (ROOT / "gym/environments/arithmetic.yaml").read_bytes()
+    yaml_spec = (ROOT / "worldgym/gym/environments/arithmetic.yaml").read_bytes()
     assert gym.load_spec(yaml_spec, check=False).name == "arithmetic"
     with pytest.raises(SpecError, match="not JSON"):
         gym.load_spec(yaml_spec, check=False, json_only=True)

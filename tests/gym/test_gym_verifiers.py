@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-import gym
-from gym.environment import Environment
-from gym.environments import example_path
-from gym.task import Score, Task
-from gym.timeouts import VerifierTimeout, alarm_used, deadline
+from worldgym import gym
+from worldgym.gym.environment import Environment
+from worldgym.gym.environments import example_path
+from worldgym.gym.task import Score, Task
+from worldgym.gym.timeouts import VerifierTimeout, alarm_used, deadline
 
 SEED = "0x" + "3c" * 32
 MINER = "0x" + "ab" * 20

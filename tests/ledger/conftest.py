@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from ledger_helpers import History, open_indexer, play_history
 
-from client.manifest import manifest_path
-from deploy.anvil import AnvilProcess
-from deploy.devchain import DevChain
-from ledger.indexer import Indexer
+from worldgym.chain.manifest import manifest_path
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import DevChain
+from worldgym.ledger.indexer import Indexer
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def history(chain: DevChain) -> History:
 @pytest.fixture
 def indexer(history: History, tmp_path: Path) -> Indexer:
     """An indexer of the history's chain into a fresh SQLite file (confirmations 0)."""
-    opened: Indexer = open_indexer(history.chain, tmp_path / "ledger.sqlite")
+    opened: Indexer = open_indexer(history.chain, tmp_path / "worldgym.ledger.sqlite")
     return opened
 
 

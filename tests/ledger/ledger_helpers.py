@@ -6,7 +6,7 @@ a second version), the refinery role registers a base model and a child, the
 miners submit four batches (the stake majority flags one FRAUD, which slashes its
 miner), validators reveal lanes with digests and per-environment weights, both
 epochs are finalized in chunks, a validator starts unbonding, and three accounts
-claim. The expected rows come from ``client.protocol_math`` (tested against the
+claim. The expected rows come from ``worldgym.chain.protocol_math`` (tested against the
 contracts on its own), credit by credit, in the order the contract credits them.
 """
 
@@ -18,8 +18,7 @@ from pathlib import Path
 from eth_utils import keccak
 from typer.testing import CliRunner, Result
 
-from client.cli import app
-from client.protocol_math import (
+from worldgym.chain.protocol_math import (
     FRAUD,
     BatchInput,
     ValidatorReveal,
@@ -30,10 +29,12 @@ from client.protocol_math import (
     pack_lanes,
     predict_epoch,
 )
-from deploy.devchain import WAD, DevChain, Window, raw_cid
-from ledger.indexer import Indexer
-from ledger.schema import open_engine
-from ledger.store import LedgerStore
+from worldgym.cli.app import app
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain, Window, raw_cid
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.schema import open_engine
+from worldgym.ledger.store import LedgerStore
 
 __all__ = ["METRICS", "History", "Reward", "invoke", "open_indexer", "play_history", "run"]
 

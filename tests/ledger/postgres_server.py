@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy.anvil import free_port
+from worldgym.deploy.anvil import free_port
 
 __all__ = ["find_binaries", "postgres_server"]
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from ledger_helpers import METRICS, History
 
-from client.errors import UsageError
-from ledger.dashboard.server import DashboardServer
-from ledger.indexer import Indexer
-from ledger.metrics import metrics_resolver
-from ledger.queries import Ledger
-from refinery.curve import CURVE_NAME, HISTORY_NAME
+from worldgym.core.errors import UsageError
+from worldgym.ledger.dashboard.server import DashboardServer
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.metrics import metrics_resolver
+from worldgym.ledger.queries import Ledger
+from worldgym.refinery.curve import CURVE_NAME, HISTORY_NAME
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -140,7 +140,7 @@ def test_the_dashboard_listens_on_loopback_only(indexer: Indexer) -> None:
 
 
 def test_worldgym_dashboard_stops_cleanly_on_ctrl_c(history: History, cli_home: Path) -> None:
-    command = "from client.cli import main; main()"
+    command = "from worldgym.cli.app import main; main()"
     proc = subprocess.Popen(
         [sys.executable, "-c", command, "dashboard", "--sync-every", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(),

@@ -8,9 +8,9 @@ from pathlib import Path
 from ledger_helpers import History, invoke, run
 from sqlalchemy import create_engine, delete, update
 
-from ledger.check import check_ledger
-from ledger.indexer import Indexer
-from ledger.schema import Kind, Role, t
+from worldgym.ledger.check import check_ledger
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.schema import Kind, Role, t
 
 
 def test_check_passes_on_an_honest_ledger(history: History, indexer: Indexer) -> None:

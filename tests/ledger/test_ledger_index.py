@@ -8,11 +8,11 @@ from typing import Any
 from ledger_helpers import History, open_indexer
 from sqlalchemy import select
 
-from deploy.devchain import raw_cid
-from ledger.indexer import Indexer
-from ledger.queries import Ledger
-from ledger.schema import AGGREGATE_TABLES, DERIVED_TABLES, EVENT_TABLES, Kind, Role, t
-from ledger.wei import join_wei
+from worldgym.deploy.devchain import raw_cid
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.queries import Ledger
+from worldgym.ledger.schema import AGGREGATE_TABLES, DERIVED_TABLES, EVENT_TABLES, Kind, Role, t
+from worldgym.ledger.wei import join_wei
 
 
 def _rows(ix: Indexer, table: Any, *columns: str) -> list[tuple[Any, ...]]:

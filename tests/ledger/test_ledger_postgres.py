@@ -17,12 +17,12 @@ from postgres_server import find_binaries, postgres_server
 from sqlalchemy import create_engine, text
 from test_ledger_index import dump
 
-from ledger.check import check_ledger
-from ledger.indexer import Indexer
-from ledger.queries import Ledger
-from ledger.reports import to_jsonable
-from ledger.schema import open_engine
-from ledger.store import LedgerStore
+from worldgym.ledger.check import check_ledger
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.queries import Ledger
+from worldgym.ledger.reports import to_jsonable
+from worldgym.ledger.schema import open_engine
+from worldgym.ledger.store import LedgerStore
 
 pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
 
@@ -57,7 +57,7 @@ def test_postgres_holds_the_same_ledger_as_sqlite(
     history: History, pg_indexer: Indexer, tmp_path: Path
 ) -> None:
     h = history
-    sqlite = open_indexer(h.chain, tmp_path / "ledger.sqlite")
+    sqlite = open_indexer(h.chain, tmp_path / "worldgym.ledger.sqlite")
     sqlite.sync()
     pg_indexer.sync()
     assert pg_indexer.store.engine.dialect.name == "postgresql"

@@ -10,11 +10,11 @@ from ledger_helpers import History, open_indexer
 from sqlalchemy import select
 from test_ledger_index import dump
 
-from deploy.devchain import raw_cid
-from ledger.check import check_ledger
-from ledger.indexer import Indexer
-from ledger.queries import Ledger
-from ledger.schema import t
+from worldgym.deploy.devchain import raw_cid
+from worldgym.ledger.check import check_ledger
+from worldgym.ledger.indexer import Indexer
+from worldgym.ledger.queries import Ledger
+from worldgym.ledger.schema import t
 
 
 def _rpc(h: History, method: str, *params: Any) -> Any:

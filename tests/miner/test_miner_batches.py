@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 from worlds import World
 
-from client.contracts import Protocol
-from client.rpc import make_web3
-from client.schemas import parse_batch, task_index
-from client.tx import TxSender
-from deploy.anvil import free_port
-from gym import load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
-from miner import BatchState, MinerError, Submitter
-from policy.gumbel import SampleKey
-from policy.hf import TransformersPolicy
-from policy.rollout import check_rollout
-from storage import KuboStore, StoreSettings, cid_from_bytes, open_store
+from worldgym.chain.contracts import Protocol
+from worldgym.chain.rpc import make_web3
+from worldgym.chain.tx import TxSender
+from worldgym.core.schemas import parse_batch, task_index
+from worldgym.deploy.anvil import free_port
+from worldgym.gym import load_environment
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.miner import BatchState, MinerError, Submitter
+from worldgym.policy.gumbel import SampleKey
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.rollout import check_rollout
+from worldgym.storage import KuboStore, StoreSettings, cid_from_bytes, open_store
 
 pytestmark = pytest.mark.ml
 
@@ -57,7 +57,7 @@ def test_mined_batch_is_on_chain_in_storage_with_derived_tasks_and_model_logprob
         assert [m.model_dump() for m in trace.prompt] == env.prompt(task)
         assert trace.answer == env.extract(trace.completion)
         assert trace.completion == policy.decode(trace.tokens)
-        recomputed = policy.score(env.prompt(task), trace.tokens)
+        recomputed = policy.score([(env.prompt(task), trace.tokens)])[0]
         assert max(abs(a - b) for a, b in zip(recomputed, trace.logprobs, strict=True)) < 1e-4
         key = SampleKey.derive(task.task_seed, trace.sample)  # the chain fixed this sample
         check = check_rollout(

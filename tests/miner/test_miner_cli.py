@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 from worlds import World, write_config
 
-from client.cli import app
-from deploy.anvil import AnvilProcess
+from worldgym.cli.app import app
+from worldgym.deploy.anvil import AnvilProcess
 
 pytestmark = pytest.mark.ml
 
@@ -29,8 +29,6 @@ def test_mine_without_a_bond_says_to_stake_first(
     args = ["mine", "--env", str(world.env_id), "--once", "--model", str(empty)]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 1, result.output
-    assert f"{address} has 0.0000 WGT staked but miners need a bond of 100.0000 WGT" in (
-        result.output
-    )
+    assert f"{address} has 0 WGT staked but miners need a bond of 100 WGT" in (result.output)
     assert "`worldgym stake AMOUNT` first (AMOUNT at least 100)" in result.output
     assert "Traceback" not in result.output

@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 from web3.exceptions import TransactionNotFound
 from worlds import World, write_config
 
-from client.cli import app
-from client.session import Session
-from deploy.anvil import AnvilProcess
-from miner.cli import spool_dir
-from storage import cid_from_bytes
+from worldgym.cli.app import app
+from worldgym.cli.miner import spool_dir
+from worldgym.client.session import Session
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.storage import cid_from_bytes
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ def _mine(config: Path, env_id: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": _PASSWORD}
     args = ["mine", "--env", str(env_id), "--once", "--tasks-per-batch", "2", "--retry-s", "5"]
     return subprocess.Popen(
-        [sys.executable, "-m", "client.cli", *args],
+        [sys.executable, "-m", "worldgym.cli.app", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -103,9 +103,7 @@ def test_killed_mid_submission_lands_exactly_once(
         rows = db.execute("SELECT state, cid, tx_hash FROM batches").fetchall()
     assert rows == [("confirmed", cid_from_bytes(batches[0].cid), tx_hash)]
 
-    status = CliRunner().invoke(
-        app, ["mine", "status", "--json"], env={"WORLDGYM_CONFIG": str(config)}
-    )
+    status = CliRunner().invoke(app, ["batches", "--json"], env={"WORLDGYM_CONFIG": str(config)})
     assert status.exit_code == 0, status.output
     report = json.loads(status.output)
     assert report["states"] == {"confirmed": 1}

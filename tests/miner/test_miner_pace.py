@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from worlds import World
 
-from client.contracts import Protocol, Window
-from miner import BatchState, MinerError, Spool
-from miner.pace import Pace, TaskTimer
-from policy.hf import TransformersPolicy
+from worldgym.chain.contracts import Protocol, Window
+from worldgym.miner import BatchState, MinerError, Spool
+from worldgym.miner.pace import Pace, TaskTimer
+from worldgym.policy.hf import TransformersPolicy
 
 pytestmark = pytest.mark.ml
 
@@ -107,7 +107,7 @@ def test_a_failed_batch_does_not_block_the_next_one_with_its_sequence(tmp_path: 
     second = spool.add(epoch=3, sequence=0, env_id=2, env_version=1, model_id=1, trace_count=4,
                        cid="bafysecond", document=b"2")  # fmt: skip
     assert second.sequence == first.sequence
-    from miner import SpoolError
+    from worldgym.miner import SpoolError
 
     with pytest.raises(SpoolError, match="UNIQUE"):  # two live batches on one sequence: never
         spool.add(epoch=3, sequence=0, env_id=1, env_version=1, model_id=1, trace_count=4,

@@ -26,12 +26,13 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from worlds import World, make_world, signing_account
 
-from client.contracts import Stage, Window
-from client.manifest import ProtocolParams
-from client.wallet import Keystore
-from deploy.anvil import AnvilProcess, free_port
-from deploy.devchain import WAD, DevChain
-from validator.state import ValidatorState
+from worldgym.chain.contracts import Stage, Window
+from worldgym.chain.manifest import ProtocolParams
+from worldgym.client.wallet import Keystore
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import AnvilProcess, free_port
+from worldgym.deploy.devchain import DevChain
+from worldgym.validator.state import ValidatorState
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
@@ -100,7 +101,11 @@ def _role(net: Net, config: Path, name: str, *args: str) -> subprocess.Popen[byt
     env = {**os.environ, "WORLDGYM_CONFIG": str(config), "WORLDGYM_PASSWORD": PASSWORD}
     log = open(net.root / f"{name}.log", "wb")  # noqa: SIM115 - the child writes it
     return subprocess.Popen(
-        [sys.executable, "-m", "client.cli", *args], env=env, stdout=log, stderr=log, cwd=_REPO
+        [sys.executable, "-m", "worldgym.cli.app", *args],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=_REPO,
     )
 
 

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from policy.hf import TransformersPolicy
-from policy.tiny import TinyModelConfig, build_tiny_model
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.tiny import TinyModelConfig, build_tiny_model
 
 # A sharper initialisation than the default, so two models disagree clearly.
 SHARP = TinyModelConfig(initializer_range=0.3)

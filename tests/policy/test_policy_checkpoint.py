@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from deploy.devchain import DevChain
-from policy.checkpoint import (
+from worldgym.deploy.devchain import DevChain
+from worldgym.policy.checkpoint import (
     fetch_checkpoint,
     pin_checkpoint,
     read_manifest,
     register_checkpoint,
     resolve_model,
 )
-from policy.errors import CheckpointError
-from storage import LocalStore, StoreSettings, open_store
+from worldgym.policy.errors import CheckpointError
+from worldgym.storage import LocalStore, StoreSettings, open_store
 
 pytestmark = pytest.mark.ml
 

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from policy.gumbel import (
+from worldgym.policy.gumbel import (
     SampleKey,
     gumbel_numpy,
     gumbel_torch,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from client.schemas import Sampling
-from policy import PolicyError, load_policy
-from policy.gumbel import SampleKey, seeded_keys
-from policy.hf import TransformersPolicy
-from policy.tiny import build_tokenizer
+from worldgym.core.schemas import Sampling
+from worldgym.policy import PolicyError, load_policy
+from worldgym.policy.gumbel import SampleKey, seeded_keys
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.tiny import build_tokenizer
 
 pytestmark = pytest.mark.ml
 
@@ -47,7 +47,7 @@ def test_logprobs_are_the_models_own(tiny: TransformersPolicy) -> None:
         PROMPTS, tiny.generate(PROMPTS, n=2, sampling=sampling()), strict=True
     ):
         for c in group:
-            recomputed = tiny.score(prompt, c.tokens)
+            recomputed = tiny.score([(prompt, c.tokens)])[0]
             assert max(abs(a - b) for a, b in zip(recomputed, c.logprobs, strict=True)) < 1e-4
 
 
@@ -83,7 +83,7 @@ def test_token_budget_is_honoured(tiny: TransformersPolicy) -> None:
 def test_top_p_keeps_every_token_in_the_nucleus(tiny: TransformersPolicy) -> None:
     import torch
 
-    from policy.gumbel import nucleus_masks
+    from worldgym.policy.gumbel import nucleus_masks
 
     nucleus = sampling(temperature=0.8, top_p=0.5)
     for prompt, group in zip(PROMPTS, tiny.generate(PROMPTS, n=2, sampling=nucleus), strict=True):
@@ -103,10 +103,33 @@ def test_bad_inputs_are_clear_errors(tiny: TransformersPolicy, tmp_path: Path) -
     with pytest.raises(PolicyError, match="not a model directory"):
         TransformersPolicy(tmp_path)
     with pytest.raises(PolicyError, match="outside the model's vocabulary"):
-        tiny.score(PROMPTS[0], [10**6])
+        tiny.score([(PROMPTS[0], [10**6])])[0]
     with pytest.raises(PolicyError, match="at least 1"):
         tiny.generate(PROMPTS, n=0, sampling=sampling())
     with pytest.raises(PolicyError, match="sample keys"):
         tiny.generate(PROMPTS, n=2, sampling=sampling(), keys=seeded_keys(1, 3, 1))
     with pytest.raises(PolicyError, match="base-url"):
         load_policy("openai", tmp_path)
+
+
+def test_scoring_a_batch_is_scoring_each_item(tiny: TransformersPolicy) -> None:
+    groups = tiny.generate(PROMPTS, n=2, sampling=sampling())
+    items = [(p, c.tokens) for p, g in zip(PROMPTS, groups, strict=True) for c in g]
+    items.append((PROMPTS[0], []))  # nothing to score
+    together = tiny.score(items)
+    assert together[-1] == []
+    for item, scored in zip(items, together, strict=True):
+        alone = tiny.score([item])[0]
+        assert len(alone) == len(item[1])
+        assert max((abs(a - b) for a, b in zip(alone, scored, strict=True)), default=0) < 1e-4
+
+
+def test_every_backend_is_a_policy(tiny: TransformersPolicy) -> None:
+    from worldgym.policy import Policy
+    from worldgym.policy.openai_backend import OpenAIPolicy
+    from worldgym.policy.vllm_backend import VllmPolicy
+
+    assert isinstance(tiny, Policy)
+    for backend in (OpenAIPolicy, VllmPolicy):  # structurally: both methods, same names
+        assert callable(getattr(backend, "generate", None))
+        assert callable(getattr(backend, "score", None))

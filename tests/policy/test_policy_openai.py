@@ -2,7 +2,7 @@
 
 No vLLM runs here, so the server is simulated at the transport: it does what
 ``vllm serve`` with WorldGym's logits processor does (the processor's core,
-:class:`policy.vllm_gumbel.GumbelRows`, rewrites each step's logits from the
+:class:`worldgym.policy.vllm_gumbel.GumbelRows`, rewrites each step's logits from the
 request's ``vllm_xargs``; the engine takes the arg-max and reports raw
 log-probabilities) with the tiny model, answering in the completions format
 of ``vllm serve`` with ``return_tokens_as_token_ids`` (vLLM's server docs).
@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
-from client.schemas import Sampling
-from policy.errors import PolicyError
-from policy.gumbel import seeded_keys
-from policy.hf import TransformersPolicy
-from policy.openai_backend import OpenAIPolicy
-from policy.vllm_gumbel import GumbelRows
+from worldgym.core.schemas import Sampling
+from worldgym.policy.errors import PolicyError
+from worldgym.policy.gumbel import seeded_keys
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.openai_backend import OpenAIPolicy
+from worldgym.policy.vllm_gumbel import GumbelRows
 
 torch = pytest.importorskip("torch")
 
@@ -133,3 +133,46 @@ def _fixed(answer: httpx.Response) -> httpx.MockTransport:
 def test_bad_answers_are_clear_errors(tiny_dir: Path, answer: httpx.Response, reason: str) -> None:
     with pytest.raises(PolicyError, match=reason):
         _policy(tiny_dir, _fixed(answer)).generate([PROMPTS[0]], n=1, sampling=SAMPLING)
+
+
+def _scoring_server(model: TransformersPolicy, seen: list[dict[str, Any]]) -> httpx.MockTransport:
+    """What ``vllm serve`` answers to ``prompt_logprobs: 0``: each prompt token's raw
+    log-probability (its JSON keys are the token ids as strings; the first position has none)."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        ids = body["prompt"]
+        with torch.inference_mode():
+            raw = model.model(torch.tensor([ids])).logits[0].float().log_softmax(dim=-1)
+        steps: list[dict[str, Any] | None] = [None]
+        for position, token in enumerate(ids[1:]):
+            value = float(raw[position, token])
+            steps.append({str(token): {"logprob": value, "rank": 1, "decoded_token": "?"}})
+        choice = _choice([0], [-1.0], "length") | {"prompt_logprobs": steps}
+        return httpx.Response(200, json={"choices": [choice]})
+
+    return httpx.MockTransport(handle)
+
+
+def test_the_server_scores_given_tokens_as_the_model_does(
+    tiny_dir: Path, tiny: TransformersPolicy
+) -> None:
+    seen: list[dict[str, Any]] = []
+    remote = _policy(tiny_dir, _scoring_server(tiny, seen))
+    completions = tiny.generate(PROMPTS, n=1, sampling=SAMPLING)
+    items = [(p, g[0].tokens) for p, g in zip(PROMPTS, completions, strict=True)]
+    got = remote.score(items)
+    want = tiny.score(items)
+    assert [len(x) for x in got] == [len(t) for _, t in items]
+    for a, b in zip(got, want, strict=True):
+        assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
+    assert seen[0]["prompt"] == tiny.prompt_ids(PROMPTS[0]) + list(items[0][1])
+    assert seen[0]["prompt_logprobs"] == 0
+    assert "vllm_xargs" not in seen[0]  # scoring is not sampling: the processor leaves it alone
+
+
+def test_a_server_without_prompt_logprobs_is_a_clear_error(tiny_dir: Path) -> None:
+    answer = httpx.Response(200, json={"choices": [_choice([0], [-1.0], "length")]})
+    with pytest.raises(PolicyError, match="prompt log-probabilities are malformed"):
+        _policy(tiny_dir, _fixed(answer)).score([(PROMPTS[0], [5, 6])])

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from client.schemas import Sampling
-from policy.gumbel import SampleKey, seeded_keys
-from policy.hf import TransformersPolicy
-from policy.rollout import Tolerances, TraceToCheck, check_rollout, check_rollouts, verify_logits
+from worldgym.core.schemas import Sampling
+from worldgym.policy.gumbel import SampleKey, seeded_keys
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.rollout import (
+    Tolerances,
+    TraceToCheck,
+    check_rollout,
+    check_rollouts,
+    verify_logits,
+)
 
 pytestmark = pytest.mark.ml
 
@@ -50,7 +56,7 @@ def test_another_models_samples_fail_even_with_our_logprobs(
     settings = SETTINGS[0]
     groups = other.generate(PROMPTS, n=1, sampling=settings, keys=[ks[:1] for ks in KEYS])
     for prompt, (c,), keys in zip(PROMPTS, groups, KEYS, strict=True):
-        relabelled = tiny.score(prompt, c.tokens)
+        relabelled = tiny.score([(prompt, c.tokens)])[0]
         verdict = check_rollout(tiny, prompt, c.tokens, relabelled, c.text, settings, keys[0])
         assert not verdict.ok
         assert verdict.position is not None
@@ -71,7 +77,7 @@ def test_hand_written_answer_with_true_logprobs_fails(tiny: TransformersPolicy) 
     settings = SETTINGS[0]
     tokens = [*tiny.tokenizer.encode("<answer>7</answer>"), tiny.eos_token_id]
     text = tiny.decode(tokens)
-    logprobs = tiny.score(PROMPTS[0], tokens)  # the model's true teacher-forced numbers
+    logprobs = tiny.score([(PROMPTS[0], tokens)])[0]  # the model's true teacher-forced numbers
     verdict = check_rollout(tiny, PROMPTS[0], tokens, logprobs, text, settings, KEYS[0][0])
     assert not verdict.ok
     assert verdict.position == 0
@@ -84,7 +90,7 @@ def test_an_edited_token_fails_where_it_was_edited(tiny: TransformersPolicy) -> 
     tokens = list(c.tokens)
     position = len(tokens) // 2
     tokens[position] = (tokens[position] + 1) % 256
-    logprobs = tiny.score(PROMPTS[0], tokens)
+    logprobs = tiny.score([(PROMPTS[0], tokens)])[0]
     text = tiny.decode(tokens)
     verdict = check_rollout(tiny, PROMPTS[0], tokens, logprobs, text, settings, KEYS[0][0])
     assert not verdict.ok
@@ -95,7 +101,7 @@ def test_a_near_tie_within_the_tolerance_passes_and_beyond_it_fails() -> None:
     """Numeric differences between devices are forgiven up to epsilon, in logit units."""
     import torch
 
-    from policy.gumbel import gumbel_torch, key_tensor
+    from worldgym.policy.gumbel import gumbel_torch, key_tensor
 
     key = SampleKey.derive(b"\x05" * 32, 0)
     vocab = 8
@@ -144,7 +150,7 @@ def test_text_and_shape_must_match_the_tokens(tiny: TransformersPolicy) -> None:
     short = c.tokens[:5]
     assert "without an end-of-sequence" in verdict(short, c.logprobs[:5], tiny.decode(short))
     early = [*c.tokens[:3], tiny.eos_token_id, *c.tokens[3:6]]
-    assert "before the end" in verdict(early, tiny.score(prompt, early), tiny.decode(early))
+    assert "before the end" in verdict(early, tiny.score([(prompt, early)])[0], tiny.decode(early))
     assert "over the budget" in verdict([1] * 41, [-1.0] * 41, tiny.decode([1] * 41))
     assert "vocabulary" in verdict([10**6], [-1.0], "")
     assert "log-probabilities" in verdict(c.tokens, c.logprobs[:-1], c.text)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from policy.gumbel import SampleKey, gumbel_torch, key_tensor, perturbed_scores
-from policy.vllm_gumbel import GumbelRows, request_args
+from worldgym.policy.gumbel import SampleKey, gumbel_torch, key_tensor, perturbed_scores
+from worldgym.policy.vllm_gumbel import GumbelRows, request_args
 
 torch = pytest.importorskip("torch")
 
@@ -63,7 +63,7 @@ def test_the_vllm_class_needs_vllm() -> None:
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vLLM is installed here: the class is built for real")
-    import policy.vllm_gumbel as module
+    import worldgym.policy.vllm_gumbel as module
 
     with pytest.raises(ImportError):
         module.GumbelMaxLogitsProcessor  # noqa: B018 - the attribute access builds the class

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import yaml
 
-from client.protocol_math import (
+from worldgym.chain.protocol_math import (
     commitment,
     default_env_weights,
     make_lane,
     pack_env_weights,
     pack_lanes,
 )
-from client.schemas import (
+from worldgym.core.schemas import (
     BATCH_SCHEMA,
     BatchDocument,
     BatchHeader,
@@ -44,16 +44,16 @@ from client.schemas import (
     encode_batch,
     task_index,
 )
-from deploy.devchain import DevChain, Window
-from gym import Environment, Task, load_environment
-from gym.loading import load_spec
-from gym.registry import pin_spec
-from policy.checkpoint import ModelHandle, register_checkpoint
-from policy.hf import TransformersPolicy
-from refinery.config import EvalConfig, TrainConfig
-from refinery.selection import SelectionConfig
-from refinery.service import RefineConfig
-from storage import ContentStore, StoreSettings, cid_to_bytes, open_store
+from worldgym.deploy.devchain import DevChain, Window
+from worldgym.gym import Environment, Task, load_environment
+from worldgym.gym.environment import load_spec
+from worldgym.gym.registry import pin_spec
+from worldgym.policy.checkpoint import ModelHandle, register_checkpoint
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.refinery.config import EvalConfig, TrainConfig
+from worldgym.refinery.selection import SelectionConfig
+from worldgym.refinery.service import RefineConfig
+from worldgym.storage import ContentStore, StoreSettings, cid_to_bytes, open_store
 
 __all__ = [
     "DIGITS_SPEC",
@@ -96,7 +96,6 @@ DIGITS_SPEC = {  # the sums example in groups of two (a real environment: the au
 GROUP = 2
 
 _SAMPLING = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=64)
-_WAD = 10**18
 
 
 def right(task: Task, sample: int = 0) -> str:
@@ -139,7 +138,7 @@ class Chain:
             self._policy = TransformersPolicy(self.base.path)
         policy = self._policy
         tokens = [*policy.tokenizer.encode(text, add_special_tokens=False), policy.eos_token_id]
-        return tokens, policy.score(prompt, tokens)
+        return tokens, policy.score([(prompt, tokens)])[0]
 
 
 def make_chain(chain: DevChain, model_dir: Path, root: Path) -> Chain:
@@ -235,7 +234,7 @@ def play_epoch(c: Chain, submissions: Sequence[Submission], *, unpinned: int | N
 
 
 def _unstored_cid(data: bytes) -> str:
-    from storage import compute_cid
+    from worldgym.storage import compute_cid
 
     return compute_cid(data)
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-import gym
-from gym.environments import example_path
-from refinery.config import EvalConfig, RoundConfig
-from refinery.curve import CURVE_NAME, append_round, load_history
-from refinery.evaluate import evaluate, held_out_tasks
-from refinery.loop_offline import refine_round, round_tasks
-from refinery.pretrain import REFINE_TRAIN_CONFIG, pretrain_tiny
+from worldgym import gym
+from worldgym.gym.environments import example_path
+from worldgym.refinery.config import EvalConfig, RoundConfig
+from worldgym.refinery.curve import CURVE_NAME, append_round, load_history
+from worldgym.refinery.evaluate import evaluate, held_out_tasks
+from worldgym.refinery.loop_offline import refine_round, round_tasks
+from worldgym.refinery.pretrain import REFINE_TRAIN_CONFIG, pretrain_tiny
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 

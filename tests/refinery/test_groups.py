@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from refinery.dataset import DATASET_SCHEMA, group_rows, pin_dataset
-from refinery.groups import DROP_NO_TOKENS, DROP_UNINFORMATIVE, select_groups
-from refinery.selection import (
+from worldgym.refinery.dataset import DATASET_SCHEMA, group_rows, pin_dataset
+from worldgym.refinery.groups import DROP_NO_TOKENS, DROP_UNINFORMATIVE, select_groups
+from worldgym.refinery.selection import (
     DROP_ENV_QUOTA,
     DROP_MINER_CAP,
     Behaviour,
@@ -15,7 +15,7 @@ from refinery.selection import (
     LedgerTrace,
     SelectionConfig,
 )
-from storage import StoreSettings, open_store
+from worldgym.storage import StoreSettings, open_store
 
 ALICE, BOB, CAROL = ("0x" + c * 40 for c in "abc")
 EVERYTHING = SelectionConfig(max_traces=None, max_per_miner=None)

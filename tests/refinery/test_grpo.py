@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-import gym
-from gym.environments import example_path
-from refinery.config import GrpoConfig, TrainConfig, parse_config
-from refinery.errors import TrainConfigError, TrainingError
-from refinery.grpo import ADVANTAGE_EPS, group_advantages
+from worldgym import gym
+from worldgym.gym.environments import example_path
+from worldgym.refinery.config import GrpoConfig, TrainConfig, parse_config
+from worldgym.refinery.errors import TrainConfigError, TrainingError
+from worldgym.refinery.grpo import ADVANTAGE_EPS, group_advantages
 
 torch = pytest.importorskip("torch")
 
@@ -33,7 +33,7 @@ def test_advantages_are_centred_and_scaled_within_the_group() -> None:
 
 
 def test_sampling_logprobs_follow_temperature_and_the_nucleus() -> None:
-    from refinery.grpo import sampling_logprobs
+    from worldgym.refinery.grpo import sampling_logprobs
 
     logits = torch.tensor([[[2.0, 1.0, 0.0, -1.0]] * 2])  # [B=1, C=2, V=4]
     # T = 0.5: scaled 4, 2, 0, -2. At top-p 0.8 the nucleus is {0} (its mass is 0.865).
@@ -63,7 +63,7 @@ def _case(ratios: list[list[float]], advantages: list[float]) -> tuple[Any, ...]
 
 
 def test_the_loss_clips_in_the_advantages_direction_only() -> None:
-    from refinery.grpo import grpo_loss
+    from worldgym.refinery.grpo import grpo_loss
 
     # A = +1: ratio 1.5 is above 1 + 0.28, clipped (no gradient); ratio 1.1 is inside.
     # A = -0.5: ratio 0.5 is below 1 - 0.2, clipped (no gradient). The 4th token is padding.
@@ -78,7 +78,7 @@ def test_the_loss_clips_in_the_advantages_direction_only() -> None:
 
 
 def test_a_ratio_that_moved_against_the_advantage_still_pulls_and_delta_caps_it() -> None:
-    from refinery.grpo import grpo_loss
+    from worldgym.refinery.grpo import grpo_loss
 
     # A = -0.5 with ratio 5: the unclipped branch is the minimum, so it keeps pulling...
     logp, behaviour, adv, mask = _case([[1.0, 1.0], [5.0, 1.0]], [0.0, -0.5])
@@ -97,7 +97,7 @@ def test_a_ratio_that_moved_against_the_advantage_still_pulls_and_delta_caps_it(
 
 
 def test_the_kl_term_and_the_step_normalizer() -> None:
-    from refinery.grpo import grpo_loss
+    from worldgym.refinery.grpo import grpo_loss
 
     logp, behaviour, adv, mask = _case([[1.0, 1.0], [1.0, 1.0]], [0.0, 0.0])
     ref = logp.detach() + 0.1  # k3: exp(0.1) - 0.1 - 1 per token
@@ -130,7 +130,7 @@ def env() -> gym.Environment:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from policy.tiny import build_tiny_model
+    from worldgym.policy.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", seed=5)
 
@@ -138,8 +138,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rows(base: Path, env: gym.Environment) -> list[dict[str, Any]]:
     """Four groups of four samples the base model drew; scores alternate so each group teaches."""
-    from client.schemas import Sampling
-    from policy.hf import TransformersPolicy
+    from worldgym.core.schemas import Sampling
+    from worldgym.policy.hf import TransformersPolicy
 
     tasks = env.tasks(bytes(32), 1, 1, "0x" + "11" * 20, range(4))
     prompts = [env.prompt(t) for t in tasks]
@@ -170,8 +170,8 @@ def _weights(model_dir: Path) -> dict[str, Any]:
 def test_a_grpo_step_changes_every_parameter_from_an_exact_on_policy_start(
     base: Path, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    from policy.hf import TransformersPolicy
-    from refinery.train_grpo import train_grpo
+    from worldgym.policy.hf import TransformersPolicy
+    from worldgym.refinery.train_grpo import train_grpo
 
     logs: list[dict[str, float]] = []
     result = train_grpo(base, rows, tmp_path / "out", SMALL, GrpoConfig(), on_log=logs.append)
@@ -191,7 +191,7 @@ def test_a_grpo_step_changes_every_parameter_from_an_exact_on_policy_start(
 def test_tempered_nucleus_rollouts_are_rescored_with_the_model_that_sampled_them(
     base: Path, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    from refinery.train_grpo import train_grpo
+    from worldgym.refinery.train_grpo import train_grpo
 
     # Pretend the samples were drawn at T = 0.7, top-p 0.9 (the recorded raw values stay
     # right: they are T = 1 log-softmax): the behaviour probabilities are recomputed with
@@ -214,8 +214,8 @@ def test_grpo_with_lora_and_kl_saves_a_merged_full_model(
     base: Path, rows: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     pytest.importorskip("peft")
-    from policy.hf import TransformersPolicy
-    from refinery.train_grpo import train_grpo
+    from worldgym.policy.hf import TransformersPolicy
+    from worldgym.refinery.train_grpo import train_grpo
 
     config = SMALL.model_copy(update={"lora": True, "lora_r": 4, "lora_alpha": 8, "epochs": 2})
     logs: list[dict[str, float]] = []
@@ -235,7 +235,7 @@ def test_grpo_with_lora_and_kl_saves_a_merged_full_model(
 
 @pytest.mark.ml
 def test_rows_that_are_not_grpo_rows_are_refused(base: Path, tmp_path: Path) -> None:
-    from refinery.train_grpo import train_grpo
+    from worldgym.refinery.train_grpo import train_grpo
 
     with pytest.raises(TrainingError, match="no rollouts"):
         train_grpo(base, [], tmp_path / "x", SMALL, GrpoConfig())
@@ -252,8 +252,8 @@ def test_rows_that_are_not_grpo_rows_are_refused(base: Path, tmp_path: Path) -> 
 def test_the_flag_overrides_the_jobs_algorithm_and_a_wrong_one_says_what_to_use(
     tmp_path: Path,
 ) -> None:
-    from refinery.cli import load_job
-    from refinery.errors import RefineryError
+    from worldgym.cli.refinery import load_job
+    from worldgym.core.errors import UsageError
 
     job = tmp_path / "job.toml"
     job.write_text('algorithm = "grpo"\n[grpo]\nclip_high = 0.5\n[train]\nlearning_rate = 3e-4\n')
@@ -264,7 +264,7 @@ def test_the_flag_overrides_the_jobs_algorithm_and_a_wrong_one_says_what_to_use(
     assert load_job(job, "sft").algorithm == "sft"
     assert load_job(None).algorithm == "sft"
     assert load_job(None, "grpo").algorithm == "grpo"
-    with pytest.raises(RefineryError, match="use one of sft, grpo"):
+    with pytest.raises(UsageError, match="use one of sft, grpo"):
         load_job(None, "ppo")
     job.write_text('algorithm = "dpo"\n')
     with pytest.raises(TrainConfigError, match="algorithm"):

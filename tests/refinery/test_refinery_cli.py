@@ -11,10 +11,10 @@ from eth_utils import keccak
 from refinery_world import Chain, Submission, make_chain, play_epoch, right, wrong
 from typer.testing import CliRunner
 
-from client.cli import app
-from client.wallet import Keystore
-from deploy.anvil import AnvilProcess
-from deploy.devchain import DevChain
+from worldgym.cli.app import app
+from worldgym.client.wallet import Keystore
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.deploy.devchain import DevChain
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
@@ -132,23 +132,22 @@ def test_mistakes_get_one_line_that_says_what_to_do(
     config = _config(world, anvil.url)
     bad_job = tmp_path / "bad.toml"
     bad_job.write_text("[train]\nlearning_rate = 5.0\n")
-    cases = [
-        (("refine", "--job", str(bad_job)), "learning_rate is 5.0; set it in (0, 1]"),
-        (("refine", "--every", "0.1s"), "under a second"),
-        (("refine", "--once", "--every", "1h"), "not both"),
-        (("refine", "--algorithm", "ppo"), "use one of sft, grpo"),
-        (("refine", "--epochs", "5:2"), "need 0 <= A <= B"),
-        (("refine", "--epochs", "0:0"), "not finalized"),
-        (("refine", "--once"), None),  # nothing finalized yet: a no-op, exit 0
-        (("dataset", "export", "--epochs", "0", "--format", "csv"), "use jsonl or parquet"),
-        (("model", "show", "9"), "model"),
+    cases = [  # (arguments, what the line says, exit code: 2 for usage, 1 for the rest)
+        (("refine", "--job", str(bad_job)), "learning_rate is 5.0; set it in (0, 1]", 1),
+        (("refine", "--every", "0.1s"), "under a second", 1),
+        (("refine", "--once", "--every", "1h"), "not both", 2),
+        (("refine", "--algorithm", "ppo"), "use one of sft, grpo", 2),
+        (("refine", "--epochs", "5:2"), "need 0 <= A <= B", 2),
+        (("refine", "--epochs", "0:0"), "not finalized", 1),
+        (("refine", "--once"), None, 0),  # nothing finalized yet: a no-op, exit 0
+        (("dataset", "export", "--epochs", "0", "--format", "csv"), "use jsonl or parquet", 2),
+        (("model", "show", "9"), "model", 1),
     ]
-    for args, message in cases:
+    for args, message, expected in cases:
         code, out = _cli(config, *args)
+        assert code == expected, (args, out)
         if message is None:
-            assert code == 0, out
             assert "no new finalized epochs" in out
             continue
-        assert code == 1, (args, out)
         assert message in out, (args, out)
         assert "Traceback" not in out

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-import gym
-from gym.environments import example_path
-from refinery.config import EvalConfig, TrainConfig, parse_config
-from refinery.errors import TrainConfigError, TrainingError
-from refinery.evaluate import eval_seed, evaluate, held_out_tasks, pass_at_k
-from refinery.pretrain import answer_text, pretrain_examples, pretrain_tasks
+from worldgym import gym
+from worldgym.gym.environments import example_path
+from worldgym.refinery.config import EvalConfig, TrainConfig, parse_config
+from worldgym.refinery.errors import TrainConfigError, TrainingError
+from worldgym.refinery.evaluate import eval_seed, evaluate, held_out_tasks, pass_at_k
+from worldgym.refinery.pretrain import answer_text, pretrain_examples, pretrain_tasks
 
 SMALL = TrainConfig(epochs=1, batch_size=8, max_length=128, learning_rate=1e-2)
 
@@ -26,7 +26,7 @@ def env() -> gym.Environment:
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
-    from policy.tiny import build_tiny_model
+    from worldgym.policy.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", seed=3)
 
@@ -121,8 +121,8 @@ def test_pretrain_examples_are_answered_in_the_environments_format(env: gym.Envi
 def test_a_training_step_changes_the_parameters_and_saves_a_loadable_model(
     base: Path, env: gym.Environment, tmp_path: Path
 ) -> None:
-    from policy.hf import TransformersPolicy
-    from refinery.train import train_sft
+    from worldgym.policy.hf import TransformersPolicy
+    from worldgym.refinery.train import train_sft
 
     logs: list[dict[str, float]] = []
     result = train_sft(base, pretrain_examples(env, 16), tmp_path / "out", SMALL, logs.append)
@@ -143,7 +143,7 @@ def test_a_training_step_changes_the_parameters_and_saves_a_loadable_model(
 def test_training_is_deterministic_for_a_seed(
     base: Path, env: gym.Environment, tmp_path: Path
 ) -> None:
-    from refinery.train import train_sft
+    from worldgym.refinery.train import train_sft
 
     examples = pretrain_examples(env, 8)
     a = train_sft(base, examples, tmp_path / "a", SMALL)
@@ -156,8 +156,8 @@ def test_training_is_deterministic_for_a_seed(
 @pytest.mark.ml
 def test_lora_is_merged_into_a_full_model(base: Path, env: gym.Environment, tmp_path: Path) -> None:
     pytest.importorskip("peft")
-    from policy.hf import TransformersPolicy
-    from refinery.train import train_sft
+    from worldgym.policy.hf import TransformersPolicy
+    from worldgym.refinery.train import train_sft
 
     config = SMALL.model_copy(update={"lora": True, "lora_r": 4, "lora_alpha": 8})
     train_sft(base, pretrain_examples(env, 16), tmp_path / "lora", config)
@@ -175,7 +175,7 @@ def test_lora_is_merged_into_a_full_model(base: Path, env: gym.Environment, tmp_
 
 @pytest.mark.ml
 def test_bad_examples_are_refused_before_training(base: Path, tmp_path: Path) -> None:
-    from refinery.train import train_sft
+    from worldgym.refinery.train import train_sft
 
     with pytest.raises(TrainingError, match="no examples"):
         train_sft(base, [], tmp_path / "x", SMALL)

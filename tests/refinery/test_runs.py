@@ -9,19 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from refinery.dataset import (
+from worldgym.policy.errors import CheckpointError
+from worldgym.policy.metrics import METRICS_SCHEMA, metrics_digest, read_metrics
+from worldgym.refinery.dataset import (
     dataset_rows,
     pin_dataset,
     read_dataset_manifest,
     read_rows,
     write_rows,
 )
-from refinery.errors import RefineryError
-from refinery.publish import METRICS_SCHEMA, metrics_digest, pin_metrics, read_metrics
-from refinery.runs import RefineryBusyError, RunDir, RunLock, RunStage, run_key
-from refinery.schedule import parse_interval, run_every
-from refinery.selection import LedgerBatch, LedgerTrace, Selection, SelectionConfig, select
-from storage import StoreSettings, open_store
+from worldgym.refinery.errors import RefineryError
+from worldgym.refinery.publish import pin_metrics
+from worldgym.refinery.runs import RefineryBusyError, RunDir, RunLock, RunStage, run_key
+from worldgym.refinery.schedule import parse_interval, run_every
+from worldgym.refinery.selection import LedgerBatch, LedgerTrace, Selection, SelectionConfig, select
+from worldgym.storage import StoreSettings, open_store
 
 
 def test_run_state_advances_atomically_and_resumes(tmp_path: Path) -> None:
@@ -143,7 +145,7 @@ def test_metrics_document_digest_is_checked(tmp_path: Path) -> None:
     cid, digest = pin_metrics(store, document)
     assert digest == metrics_digest(document)
     assert read_metrics(store, cid, digest) == document
-    with pytest.raises(RefineryError, match="does not hash"):
+    with pytest.raises(CheckpointError, match="does not hash"):
         read_metrics(store, cid, bytes(32))
     with pytest.raises(RefineryError, match="must have schema"):
         pin_metrics(store, {"pass_at_1": 1.0})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from refinery.selection import (
+from worldgym.refinery.selection import (
     DROP_DUPLICATE,
     DROP_ENV_QUOTA,
     DROP_MINER_CAP,

@@ -26,17 +26,17 @@ from refinery_world import (
     right_or_not,
 )
 
-from deploy.devchain import DevChain
-from ledger.metrics import metrics_resolver
-from ledger.reports import ModelRow
-from refinery.curve import CURVE_NAME, load_history
-from refinery.dataset import read_dataset_manifest, read_rows
-from refinery.errors import RefineryError
-from refinery.groups import DROP_UNINFORMATIVE
-from refinery.publish import checkpoint_metrics, read_metrics
-from refinery.runs import RunDir, RunStage
-from refinery.service import Refinery
-from storage import cid_from_bytes
+from worldgym.deploy.devchain import DevChain
+from worldgym.ledger.metrics import metrics_resolver
+from worldgym.ledger.reports import ModelRow
+from worldgym.policy.errors import CheckpointError
+from worldgym.policy.metrics import checkpoint_metrics, read_metrics
+from worldgym.refinery.curve import CURVE_NAME, load_history
+from worldgym.refinery.dataset import read_dataset_manifest, read_rows
+from worldgym.refinery.groups import DROP_UNINFORMATIVE
+from worldgym.refinery.runs import RunDir, RunStage
+from worldgym.refinery.service import Refinery
+from worldgym.storage import cid_from_bytes
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow]
 
@@ -141,7 +141,7 @@ def test_publishes_a_model_with_its_lineage_and_survives_crashes(world: Chain) -
     assert round_1["metrics"] == metrics
     checkpoint = cid_from_bytes(record.checkpoint_cid)
     assert checkpoint_metrics(world.store, checkpoint, record.metrics_digest) == metrics
-    with pytest.raises(RefineryError, match="does not hash"):
+    with pytest.raises(CheckpointError, match="does not hash"):
         checkpoint_metrics(world.store, checkpoint, bytes(32))
     row = ModelRow(
         model_id=model_id, parent_id=1, registrar=record.registrar, block=0,

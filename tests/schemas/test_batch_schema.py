@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client.schemas import (
+from worldgym.core.canonical import canonical_json
+from worldgym.core.schemas import (
     BatchDocument,
     BatchFormatError,
     _parse_checked,
@@ -69,6 +70,7 @@ def test_round_trip_is_canonical() -> None:
     assert parse_batch(encoded) == doc
     assert encode_batch(parse_batch(encoded)) == encoded
     assert b" " not in encoded.replace(b"<answer>4</answer>", b"")
+    assert encoded == canonical_json(json.loads(encoded))
 
 
 def test_task_index_packs_sequence_and_position() -> None:

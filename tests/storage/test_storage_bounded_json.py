@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage import LocalStore
-from storage.bounded_json import JSONLimitError, check_nesting, loads_bounded
-from storage.documents import DocumentError, read_document
+from worldgym.storage import LocalStore
+from worldgym.storage.bounded_json import JSONLimitError, check_nesting, loads_bounded
+from worldgym.storage.documents import DocumentError, read_document
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "worldgym.checkpoint/1"
@@ -62,7 +62,7 @@ def test_hostile_documents_are_refused_with_a_reason(
 _CHILD = """
 import sys, time
 import web3  # recursion limit 100,000
-from storage.bounded_json import JSONLimitError, loads_bounded
+from worldgym.storage.bounded_json import JSONLimitError, loads_bounded
 for depth in (10_000, 100_000, 1_000_000):
     for data in (b"[" * depth, b"[" * depth + b"]" * depth, b'{"a":' * depth):
         start = time.perf_counter()

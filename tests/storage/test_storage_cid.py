@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage import Cid, CidError, cid_from_bytes, cid_to_bytes, parse_cid
-from storage.cid import CODEC_DAG_PB, CODEC_RAW, SHA2_256, decode_varint, encode_varint
+from worldgym.storage import Cid, CidError, cid_from_bytes, cid_to_bytes, parse_cid
+from worldgym.storage.cid import CODEC_DAG_PB, CODEC_RAW, SHA2_256, decode_varint, encode_varint
 
 EMPTY_V0 = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
 EMPTY_V1_WRAPPED = "bafybeif7ztnhq65lumvvtr4ekcwd2ifwgm3awq4zfr3srh462rwyinlb4y"

@@ -9,8 +9,8 @@ import pytest
 from storage_vectors import pattern
 from typer.testing import CliRunner
 
-from storage import LocalStore, compute_cid
-from storage.cli import app
+from worldgym.cli.storage import app
+from worldgym.storage import LocalStore, compute_cid
 
 runner = CliRunner()
 HELLO_V0 = "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import LocalStore, compute_cid
+from worldgym.storage import LocalStore, compute_cid
 
 REPO = Path(__file__).resolve().parents[2]
 CHUNK = 256 * 1024
@@ -26,7 +26,7 @@ CHUNK = 256 * 1024
 # the kill then lands in the middle of writing a block.
 _WRITER = """
 import hashlib, os, sys, time
-from storage import LocalStore
+from worldgym.storage import LocalStore
 
 root, count, announce, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 stall = int(sys.argv[5])

@@ -14,7 +14,7 @@ import pytest
 from kubo_replay import Exchange, RecordingTransport, ReplayTransport, load_exchanges
 from storage_vectors import pattern
 
-from storage import (
+from worldgym.storage import (
     BackendError,
     ContentNotFoundError,
     IntegrityError,
@@ -26,7 +26,7 @@ from storage import (
     compute_cid,
     open_store,
 )
-from storage.unixfs import ImportOptions
+from worldgym.storage.unixfs import ImportOptions
 
 HELLO_V1 = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 KPLUS_V0 = "QmUSjGawaz4ptvREcMKSMJneWCa5j8dAz2wSAAvHtW2rnB"

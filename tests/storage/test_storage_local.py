@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from storage_vectors import pattern
 
-from storage import (
+from worldgym.storage import (
     Cid,
     ContentNotFoundError,
     IntegrityError,
@@ -17,9 +17,9 @@ from storage import (
     UnsupportedContentError,
     compute_cid,
 )
-from storage.cid import CODEC_DAG_PB
-from storage.dagpb import UNIXFS_DIRECTORY, encode_pbnode, encode_unixfs
-from storage.unixfs import ImportOptions, import_content
+from worldgym.storage.cid import CODEC_DAG_PB
+from worldgym.storage.dagpb import UNIXFS_DIRECTORY, encode_pbnode, encode_unixfs
+from worldgym.storage.unixfs import ImportOptions, import_content
 
 CHUNK = 256 * 1024
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from storage import KuboStore, LocalStore, StoreSettings, open_store, settings_from_env
-from storage.store import DEFAULT_MAX_READ_BYTES
+from worldgym.storage import KuboStore, LocalStore, StoreSettings, open_store, settings_from_env
+from worldgym.storage.store import DEFAULT_MAX_READ_BYTES
 
 
 def test_the_default_is_the_embedded_store_under_the_data_dir() -> None:

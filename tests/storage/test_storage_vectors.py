@@ -18,16 +18,16 @@ from dataclasses import dataclass
 import pytest
 from storage_vectors import FIXTURES, Vector, go_rng_source, load_vectors, pattern
 
-from storage import Cid, compute_cid
-from storage.cid import CODEC_DAG_PB
-from storage.dagpb import (
+from worldgym.storage import Cid, compute_cid
+from worldgym.storage.cid import CODEC_DAG_PB
+from worldgym.storage.dagpb import (
     UNIXFS_FILE,
     decode_pbnode,
     decode_unixfs,
     encode_pbnode,
     encode_unixfs,
 )
-from storage.unixfs import DagBuilder, ImportOptions, import_content
+from worldgym.storage.unixfs import DagBuilder, ImportOptions, import_content
 
 VECTORS = load_vectors()
 

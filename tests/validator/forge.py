@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from eth_utils import to_checksum_address
 
-from client.contracts import BatchRecord
-from client.schemas import (
+from worldgym.chain.contracts import BatchRecord
+from worldgym.core.schemas import (
     BATCH_SCHEMA,
     BatchDocument,
     BatchHeader,
@@ -22,11 +22,11 @@ from client.schemas import (
     Trace,
     task_index,
 )
-from gym import Environment, load_environment
-from gym.environments import example_path
-from gym.loading import load_spec
-from miner.build import spec_sampling
-from policy.hf import TransformersPolicy
+from worldgym.gym import Environment, load_environment
+from worldgym.gym.environment import load_spec
+from worldgym.gym.environments import example_path
+from worldgym.miner.build import spec_sampling
+from worldgym.policy.hf import TransformersPolicy
 
 __all__ = ["small_environment", "solver_batch"]
 
@@ -59,7 +59,7 @@ def solver_batch(
         prompt = env.prompt(task)
         text = f"<answer>{task.answer}</answer>"
         tokens = [*policy.tokenizer.encode(text), policy.eos_token_id]
-        logprobs = [min(0.0, x) for x in policy.score(prompt, tokens)]
+        logprobs = [min(0.0, x) for x in policy.score([(prompt, tokens)])[0]]
         for sample in range(env.spec.group_size):
             traces.append(
                 Trace(

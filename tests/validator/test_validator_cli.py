@@ -9,13 +9,13 @@ import pytest
 from typer.testing import CliRunner
 from worlds import World, write_config
 
-from client.cli import app
-from deploy.anvil import AnvilProcess
-from policy.hf import TransformersPolicy
+from worldgym.cli.app import app
+from worldgym.core.amounts import WAD
+from worldgym.deploy.anvil import AnvilProcess
+from worldgym.policy.hf import TransformersPolicy
 
 pytestmark = pytest.mark.ml
 
-_WAD = 10**18
 _PASSWORD = "a validator's password"
 
 
@@ -27,11 +27,11 @@ def _cli(config: Path, *args: str) -> tuple[int, str]:
 
 def test_stake_unstake_and_nothing_to_claim(world: World, anvil: AnvilProcess) -> None:
     config = write_config(world, anvil.url, _PASSWORD)
-    world.chain.fund(world.account.address, 2_000 * _WAD)
+    world.chain.fund(world.account.address, 2_000 * WAD)
     code, out = _cli(config, "stake", "1500")
     assert code == 0, out
     bond = world.chain.deployment.params.miner_stake  # the world's account is a bonded miner
-    assert world.chain.stake_of(world.account.address) == bond + 1_500 * _WAD
+    assert world.chain.stake_of(world.account.address) == bond + 1_500 * WAD
     code, out = _cli(config, "unstake", "500.5")
     assert code == 0, out
     assert "withdraw from epoch" in out

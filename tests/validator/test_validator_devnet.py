@@ -17,22 +17,21 @@ import pytest
 from forge import small_environment, solver_batch
 from worlds import World, signing_account
 
-from client.contracts import BatchRecord, Protocol, Window
-from client.protocol_math import (
+from worldgym.chain.contracts import BatchRecord, Protocol, Window
+from worldgym.chain.protocol_math import (
     commitment,
     default_env_weights,
     make_lane,
     pack_env_weights,
     pack_lanes,
 )
-from client.schemas import encode_batch
-from policy.hf import TransformersPolicy
-from storage import cid_to_bytes
-from validator import BatchScorer, EpochState, Validator, ValidatorState
+from worldgym.core.amounts import WAD
+from worldgym.core.schemas import encode_batch
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.storage import cid_to_bytes
+from worldgym.validator import BatchScorer, EpochState, Validator, ValidatorState
 
 pytestmark = pytest.mark.ml
-
-_WAD = 10**18
 
 
 def _staked(world: World, amount: int) -> Protocol:
@@ -77,8 +76,8 @@ def test_consensus_dishonest_validator_restart_and_slash(
     epoch = mined.epoch
     assert chain.batch_count(epoch) == 2
 
-    big, small = _staked(world, 3_000 * _WAD), _staked(world, 1_000 * _WAD)
-    liar, silent = _staked(world, 1_500 * _WAD), _staked(world, 1_000 * _WAD)
+    big, small = _staked(world, 3_000 * WAD), _staked(world, 1_000 * WAD)
+    liar, silent = _staked(world, 1_500 * WAD), _staked(world, 1_000 * WAD)
     honest = [
         _validator(world, big, tmp_path / "big"),
         _validator(world, small, tmp_path / "small"),
@@ -124,6 +123,6 @@ def test_consensus_dishonest_validator_restart_and_slash(
         return int(chain.gym.functions.claimedBy(address).call()) + p.claimable(address)
 
     assert claimed(liar) < claimed(small), "the dishonest validator must earn less"
-    assert small.stake_of(small.sender.address) == 1_000 * _WAD  # type: ignore[union-attr]
+    assert small.stake_of(small.sender.address) == 1_000 * WAD  # type: ignore[union-attr]
     slashed = silent.stake_of(silent.sender.address)  # type: ignore[union-attr]
-    assert slashed == 1_000 * _WAD * (10_000 - chain.deployment.params.slash_bps) // 10_000
+    assert slashed == 1_000 * WAD * (10_000 - chain.deployment.params.slash_bps) // 10_000

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from worlds import World
 
-from gym.errors import SpecError
-from validator.env_weights import FLOOR, GainWeights, read_weights_file, weight_for_gain
-from validator.errors import ValidatorError
+from worldgym.gym.errors import SpecError
+from worldgym.validator.env_weights import FLOOR, GainWeights, read_weights_file, weight_for_gain
+from worldgym.validator.errors import ValidatorError
 
 
 def test_weight_grows_with_the_measured_gain() -> None:
@@ -50,12 +50,12 @@ def test_a_junk_spec_registered_on_the_contract_is_refused_by_validators(
     world: World, tmp_path: Path
 ) -> None:
     """The CLI refuses it, but anyone can call the contract: the validator audits it too."""
-    from gym.environments import example_path
-    from gym.errors import EnvironmentRefusedError
-    from gym.loading import load_spec
-    from gym.spec import EnvSpec
-    from storage import cid_to_bytes
-    from validator import BatchScorer
+    from worldgym.gym.environment import load_spec
+    from worldgym.gym.environments import example_path
+    from worldgym.gym.errors import EnvironmentRefusedError
+    from worldgym.gym.spec import EnvSpec
+    from worldgym.storage import cid_to_bytes
+    from worldgym.validator import BatchScorer
 
     base = load_spec(example_path("sums")).model_dump(mode="json", by_alias=True)
     junk = EnvSpec.model_validate({**base, "verifier": {"kind": "regex", "pattern": ".+"}})

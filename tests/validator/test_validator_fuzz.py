@@ -17,14 +17,14 @@ from forge import small_environment, solver_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client.contracts import BatchRecord
-from client.schemas import ModelRef, encode_batch
-from gym import Environment
-from miner.build import BatchPlan, build_batch, spec_sampling
-from policy.hf import TransformersPolicy
-from policy.rollout import RolloutCheck, TraceToCheck, check_rollouts
-from storage import LocalStore, StoreSettings, cid_to_bytes, compute_cid, open_store
-from validator.checks import BatchContext, BatchVerdict, RolloutRequest, score_batch
+from worldgym.chain.contracts import BatchRecord
+from worldgym.core.schemas import ModelRef, encode_batch
+from worldgym.gym import Environment
+from worldgym.miner.build import BatchPlan, build_batch, spec_sampling
+from worldgym.policy.hf import TransformersPolicy
+from worldgym.policy.rollout import RolloutCheck, TraceToCheck, check_rollouts
+from worldgym.storage import LocalStore, StoreSettings, cid_to_bytes, compute_cid, open_store
+from worldgym.validator.checks import BatchContext, BatchVerdict, RolloutRequest, score_batch
 
 pytestmark = pytest.mark.ml
 
@@ -299,7 +299,7 @@ def test_solver_answers_without_a_model_fail_the_rollout(fx: Fixture) -> None:
 
 
 def test_bytes_that_do_not_match_the_cid_are_rejected(fx: Fixture, tmp_path: Any) -> None:
-    from validator.engine import BatchScorer
+    from worldgym.validator.engine import BatchScorer
 
     store = open_store(StoreSettings(path=tmp_path / "store"))
     assert isinstance(store, LocalStore)

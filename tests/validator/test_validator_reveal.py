@@ -1,6 +1,6 @@
 """The validator's commit-reveal plumbing for protocol v2, on a devnet with the real contracts.
 
-The scorer is replaced by one that returns fixed verdicts (what ``validator.checks``
+The scorer is replaced by one that returns fixed verdicts (what ``worldgym.validator.checks``
 decides is tested elsewhere); everything else is real: lanes packed from each
 verdict's score, digest and fraud flag, environment weights from the injected hook,
 the state file written before the commit, the reveal read back from the chain.
@@ -13,12 +13,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from client.contracts import BatchRecord, Protocol, Window
-from client.protocol_math import FRAUD, make_lane, pack_env_weights, pack_lanes
-from deploy.devchain import WAD, DevChain, raw_cid
-from storage import StoreSettings, open_store
-from validator import BatchScorer, EpochState, Validator, ValidatorState
-from validator.checks import BatchVerdict
+from worldgym.chain.contracts import BatchRecord, Protocol, Window
+from worldgym.chain.protocol_math import FRAUD, make_lane, pack_env_weights, pack_lanes
+from worldgym.core.amounts import WAD
+from worldgym.deploy.devchain import DevChain, raw_cid
+from worldgym.storage import StoreSettings, open_store
+from worldgym.validator import BatchScorer, EpochState, Validator, ValidatorState
+from worldgym.validator.checks import BatchVerdict
 
 VERDICTS = [
     BatchVerdict(7_500, "ok", digest=42),

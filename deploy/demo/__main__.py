@@ -1,5 +1,0 @@
-"""``python -m deploy.demo``."""
-
-from deploy.demo.main import main
-
-main()

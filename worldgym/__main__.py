@@ -1,0 +1,5 @@
+"""``python -m worldgym``: the ``worldgym`` command line."""
+
+from worldgym.cli.app import main
+
+main()
