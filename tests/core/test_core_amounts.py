@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from worldgym.chain.revert import _fixed
-from worldgym.core.amounts import WAD, format_wgt
+from worldgym.core.amounts import WAD, format_wgt, wgt_cell
 from worldgym.core.amounts import parse_wgt as _wei
 from worldgym.deploy.params_file import _amount
 
@@ -68,3 +68,7 @@ def test_a_huge_amount_is_not_a_float() -> None:
     assert format_wgt(supply, places=None) == "1,000,000,000.000000000000000001 WGT"
     with pytest.raises(ValueError, match="places"):
         format_wgt(1, places=19)
+
+
+def test_a_table_cell_keeps_four_decimals_and_no_unit() -> None:
+    assert [wgt_cell(x) for x in (50 * WAD, WAD // 3, 0)] == ["50.0000", "0.3333", "0.0000"]

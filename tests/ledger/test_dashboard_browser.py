@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ledger_helpers import History
 
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import wgt_cell
 from worldgym.ledger.dashboard.server import DashboardServer
 from worldgym.ledger.indexer import Indexer
 from worldgym.ledger.queries import Ledger
@@ -71,7 +71,7 @@ def test_the_leaderboard_shows_the_right_numbers_and_search_finds_an_address(
         shown = [(r.get_attribute("data-subject"), r.find_element(By.CLASS_NAME, "reward").text)
                  for r in rows]  # fmt: skip
         expected = sorted(((m, h.credited(m)) for m in (h.miner_a, h.miner_b)), key=lambda x: -x[1])
-        assert shown == [(m, format_wgt(amount, trim=False, unit=None)) for m, amount in expected]
+        assert shown == [(m, wgt_cell(amount)) for m, amount in expected]
         _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "img.plot"))
         browser.save_screenshot(str(_ARTIFACTS / "dashboard-home.png"))
 
@@ -88,7 +88,7 @@ def test_the_leaderboard_shows_the_right_numbers_and_search_finds_an_address(
         _wait(browser, lambda b: b.execute_script("return document.body.dataset.view") == "address")
         assert browser.find_element(By.ID, "address-title").text == h.miner_b
         claimable = browser.find_element(By.ID, "address-claimable").text
-        assert claimable == format_wgt(h.credited(h.miner_b), trim=False, unit=None)
+        assert claimable == wgt_cell(h.credited(h.miner_b))
         epochs = browser.find_elements(By.CSS_SELECTOR, "#as-miner tbody tr")
         assert [r.find_element(By.TAG_NAME, "td").text for r in epochs] == [
             str(e) for e in h.epochs

@@ -11,7 +11,7 @@ from ledger_helpers import METRICS, History, run
 from typer.testing import CliRunner
 
 from worldgym.cli.app import app
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import wgt_cell
 from worldgym.deploy.anvil import free_port
 from worldgym.refinery.curve import HISTORY_NAME
 from worldgym.refinery.runs import refinery_root
@@ -64,7 +64,7 @@ def test_queries_answer_for_addresses_epochs_envs_and_leaderboards(
 
     code, out = run("ledger", "top", "--no-sync")
     assert code == 0
-    assert format_wgt(h.credited(h.miner_b), trim=False, unit=None) in out
+    assert wgt_cell(h.credited(h.miner_b)) in out
 
 
 def test_models_show_lineage_and_metrics_found_by_the_refinery(

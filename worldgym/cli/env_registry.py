@@ -19,7 +19,7 @@ from worldgym.cli.env import app
 from worldgym.cli.options import JsonOpt, PasswordFileOpt, WalletOpt, signer
 from worldgym.cli.output import done, print_json
 from worldgym.client.session import Session
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import format_wgt, wgt_cell
 from worldgym.gym import registry
 from worldgym.storage import ContentStore
 
@@ -131,7 +131,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     table = Table("id", "owner", "versions", "status", "bond (WGT)")
     for r in records:
         status = "active" if r.active else f"deactivated at block {r.deactivated_at}"
-        bond = format_wgt(r.bond, unit=None)
+        bond = wgt_cell(r.bond)
         table.add_row(str(r.env_id), r.owner, str(r.version_count), status, bond)
     _out.print(table)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from worldgym.chain.contracts import Window
 from worldgym.client.session import Session
 from worldgym.client.wallet import Keystore
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import format_wgt, wgt_cell
 from worldgym.core.errors import UsageError
 from worldgym.core.inputs import parse_address
 
@@ -91,7 +91,7 @@ def render_status(report: dict[str, Any], console: Console) -> None:
     account = report.get("account")
     if account:
         table.add_row("account", account["address"])
-        table.add_row("ETH", f"{format_wgt(account['eth'], unit=None)}")
+        table.add_row("ETH", wgt_cell(account["eth"]))
         for key in ("wgt", "stake", "unbonding", "claimable"):
-            table.add_row(key.upper() if key == "wgt" else key, f"{format_wgt(account[key])}")
+            table.add_row(key.upper() if key == "wgt" else key, format_wgt(account[key]))
     console.print(table)

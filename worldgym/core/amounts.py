@@ -22,7 +22,7 @@ from typing import Final
 
 from worldgym.core.errors import UsageError
 
-__all__ = ["UINT256_MAX", "WAD", "exact_decimals", "format_wgt", "parse_wgt"]
+__all__ = ["UINT256_MAX", "WAD", "exact_decimals", "format_wgt", "parse_wgt", "wgt_cell"]
 
 WAD: Final = 10**18
 UINT256_MAX: Final = 2**256 - 1
@@ -53,6 +53,11 @@ def format_wgt(
     sign = "-" if wei < 0 and (whole or digits.strip("0")) else ""
     text = f"{sign}{whole:,}" + (f".{digits}" if digits else "")
     return f"{text} {unit}" if unit else text
+
+
+def wgt_cell(wei: int) -> str:
+    """An amount for a table column whose header names the unit: ``1,234.5000``."""
+    return format_wgt(wei, trim=False, unit=None)
 
 
 def parse_wgt(text: str, what: str = "amount") -> int:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worldgym.chain.protocol_math import FRAUD
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import wgt_cell
 from worldgym.ledger.check import CheckReport
 from worldgym.ledger.indexer import SyncReport
 from worldgym.ledger.reports import (
@@ -36,11 +36,6 @@ __all__ = [
     "render_sync",
     "render_top",
 ]
-
-
-def _wgt(wei: int) -> str:
-    """An amount for a column: four decimals kept, cut toward zero (never shown as more)."""
-    return format_wgt(wei, trim=False, unit=None)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
@@ -87,11 +82,11 @@ def _validator_table(title: str, first: str, rows: Iterable[ValidatorEpoch]) -> 
         [
             (
                 getattr(e, first),
-                _wgt(e.stake),
+                wgt_cell(e.stake),
                 "yes" if e.revealed else "no",
                 _bps(e.agreement_bps),
-                _wgt(e.reward),
-                _wgt(e.slashed),
+                wgt_cell(e.reward),
+                wgt_cell(e.slashed),
             )
             for e in rows
         ],
@@ -124,8 +119,8 @@ def render_status(status: LedgerStatus, console: Console) -> None:
             f"{status.phase} (genesis block {status.genesis_block}, "
             f"{status.epoch_length} blocks an epoch)",
         ),
-        ("credited", f"{_wgt(status.credited)} WGT"),
-        ("claimed", f"{_wgt(status.claimed)} WGT"),
+        ("credited", f"{wgt_cell(status.credited)} WGT"),
+        ("claimed", f"{wgt_cell(status.claimed)} WGT"),
     ]
     table = Table(show_header=False, box=None)
     for key, value in rows:
@@ -156,8 +151,8 @@ def render_epochs(epochs: list[EpochSummary], console: Console) -> None:
                     e.batches,
                     e.traces,
                     e.validators,
-                    _wgt(e.minted),
-                    _wgt(e.credited),
+                    wgt_cell(e.minted),
+                    wgt_cell(e.credited),
                 )
                 for e in epochs
             ],
@@ -188,9 +183,9 @@ def render_epoch(r: EpochReport, console: Console) -> None:
                 b.model_id,
                 _score(b.consensus),
                 *scores,
-                _wgt(b.miner_reward),
-                _wgt(b.royalty),
-                _wgt(b.miner_slashed) if b.miner_slashed else "",
+                wgt_cell(b.miner_reward),
+                wgt_cell(b.royalty),
+                wgt_cell(b.miner_slashed) if b.miner_slashed else "",
             ]
         )
     console.print(
@@ -221,7 +216,7 @@ def render_epoch(r: EpochReport, console: Console) -> None:
         split.append(("miners slashed (FRAUD)", r.miner_slashed))
     if s.carry_out is not None:
         split.append(("carry out", s.carry_out))
-    console.print(_table("Emission split", ("", "WGT"), [(k, _wgt(v)) for k, v in split]))
+    console.print(_table("Emission split", ("", "WGT"), [(k, wgt_cell(v)) for k, v in split]))
 
 
 def _revealed(v: ValidatorEpoch, index: int) -> str:
@@ -243,7 +238,7 @@ def render_address(r: AddressReport, console: Console) -> None:
         summary.append(("slashed as miner", r.miner_slashed))
     if r.balance is not None:
         summary.append(("wallet balance", r.balance))
-    console.print(_table("Balances", ("", "WGT"), [(k, _wgt(v)) for k, v in summary]))
+    console.print(_table("Balances", ("", "WGT"), [(k, wgt_cell(v)) for k, v in summary]))
     if r.miner:
         console.print(
             _table(
@@ -256,8 +251,8 @@ def render_address(r: AddressReport, console: Console) -> None:
                         m.traces,
                         _bps(m.consensus_bps),
                         m.fraud or "",
-                        _wgt(m.reward),
-                        _wgt(m.slashed) if m.slashed else "",
+                        wgt_cell(m.reward),
+                        wgt_cell(m.slashed) if m.slashed else "",
                     )
                     for m in r.miner
                 ],
@@ -266,7 +261,7 @@ def render_address(r: AddressReport, console: Console) -> None:
     if r.validator:
         v = r.validator
         console.print(
-            f"stake {_wgt(v.stake)} WGT, unbonding {_wgt(v.unbonding)} WGT"
+            f"stake {wgt_cell(v.stake)} WGT, unbonding {wgt_cell(v.unbonding)} WGT"
             + (f" (released at epoch {v.release_epoch})" if v.release_epoch else "")
         )
         console.print(_validator_table("As validator", "epoch", v.epochs))
@@ -276,7 +271,7 @@ def render_address(r: AddressReport, console: Console) -> None:
                 "As environment owner",
                 ("env", "payments", "royalty WGT", "owner now"),
                 [
-                    (x.env_id, x.payments, _wgt(x.royalty), "yes" if x.owner_now else "no")
+                    (x.env_id, x.payments, wgt_cell(x.royalty), "yes" if x.owner_now else "no")
                     for x in r.royalties
                 ],
             )
@@ -299,7 +294,7 @@ def render_envs(envs: list[EnvSummary], console: Console) -> None:
                     "yes" if e.active else "no",
                     e.batches,
                     e.traces,
-                    _wgt(e.royalty),
+                    wgt_cell(e.royalty),
                 )
                 for e in envs
             ],
@@ -312,8 +307,8 @@ def render_env(r: EnvReport, console: Console) -> None:
     state = "active" if r.active else f"deactivated (bond unlocks at block {r.bond_unlocks_at})"
     console.print(
         f"[bold]Environment {r.env_id}[/]: owner {r.owner}, {state}; "
-        f"bond {_wgt(r.bond)} WGT; {r.batches} batches, {r.traces} traces, "
-        f"{_wgt(r.royalty)} WGT of royalties"
+        f"bond {wgt_cell(r.bond)} WGT; {r.batches} batches, {r.traces} traces, "
+        f"{wgt_cell(r.royalty)} WGT of royalties"
     )
     console.print(_table("Versions", ("version", "cid", "block"), r.versions))
     if r.transfers:
@@ -329,7 +324,7 @@ def render_env(r: EnvReport, console: Console) -> None:
                     e.traces,
                     _bps(e.consensus_bps),
                     _bps(e.weight),
-                    _wgt(e.royalty),
+                    wgt_cell(e.royalty),
                 )
                 for e in r.epochs
             ],
@@ -357,11 +352,11 @@ def render_top(r: TopReport, console: Console) -> None:
             (
                 x.rank,
                 x.subject,
-                _wgt(x.reward),
+                wgt_cell(x.reward),
                 x.epochs,
-                _wgt(x.stake or 0),
+                wgt_cell(x.stake or 0),
                 _bps(x.agreement_bps),
-                _wgt(x.slashed or 0),
+                wgt_cell(x.slashed or 0),
             )
             for x in r.rows
         ]
@@ -374,7 +369,7 @@ def render_top(r: TopReport, console: Console) -> None:
             (
                 x.rank,
                 x.subject,
-                _wgt(x.reward),
+                wgt_cell(x.reward),
                 x.epochs,
                 x.batches,
                 x.traces,

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import wgt_cell
 from worldgym.deploy.demo.network import DemoNetwork
 from worldgym.ledger.check import CheckReport, check_ledger
 from worldgym.ledger.dashboard.server import DashboardServer
@@ -82,7 +82,7 @@ class DemoBooks:
                     table.add_row(
                         str(row.rank),
                         who,
-                        format_wgt(int(row.reward), unit=None),
+                        wgt_cell(int(row.reward)),
                         f"{count:,}",
                     )
                 console.print(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from worldgym.core.amounts import format_wgt
+from worldgym.core.amounts import format_wgt, wgt_cell
 from worldgym.deploy.demo.network import DemoNetwork
 from worldgym.gym import load_environment
 from worldgym.gym.registry import resolve
@@ -35,11 +35,11 @@ def print_payouts(net: DemoNetwork, console: Console) -> None:
         stake = chain.stake_of(actor.address)
         claimable = chain.claimable(actor.address)
         table.add_row(
-            actor.name, actor.role, actor.address[:10] + "…", format_wgt(claimed, unit=None),
-            format_wgt(claimable, unit=None), format_wgt(stake, unit=None) if stake else "",
+            actor.name, actor.role, actor.address[:10] + "…", wgt_cell(claimed),
+            wgt_cell(claimable), wgt_cell(stake) if stake else "",
         )  # fmt: skip
     console.print(table)
-    carried = format_wgt(chain.gym.functions.carry().call(), unit=None)
+    carried = format_wgt(chain.gym.functions.carry().call())
     console.print(f"carried to later epochs (slashes + rounding): {carried}")
 
 
