@@ -195,7 +195,7 @@ def main() -> None:
         report = indexer.sync()
         index_s = time.perf_counter() - began
         assert report.events == events, (report.events, events)
-        size = (Path(tmp) / "worldgym.ledger.sqlite").stat().st_size
+        size = (Path(tmp) / "ledger.sqlite").stat().st_size
 
         console.print(f"raw eth_getLogs     {raw / raw_s:>10,.0f} logs/s   ({raw_s:.1f}s)")
         console.print(f"ledger indexing     {events / index_s:>10,.0f} events/s ({index_s:.1f}s),"

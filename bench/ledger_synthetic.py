@@ -23,7 +23,15 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
+
+from worldgym.chain.protocol_math import (
+    default_env_weights,
+    make_lane,
+    pack_env_weights,
+    pack_lanes,
+)
 
 __all__ = ["EMITTER", "Shape", "encode_records", "history"]
 
@@ -120,14 +128,14 @@ _SIG = {
     "ModelRegistered": _t("ModelRegistered(uint256,uint256,address,bytes,bytes,bytes32)"),
     "Staked": _t("Staked(address,uint256,uint256)"),
     "UnbondRequested": _t("UnbondRequested(address,uint256,uint256)"),
-    "Slashed": _t("Slashed(address,uint256,address)"),
+    "Slashed": _t("Slashed(address,uint256,address,uint256)"),
     "SeedSet": _t("SeedSet(uint256,bytes32,uint256)"),
     "BatchSubmitted": _t(
         "BatchSubmitted(uint256,uint256,address,uint256,uint256,uint256,uint256,uint256,bytes)"
     ),
     "Committed": _t("Committed(uint256,address,bytes32,uint256)"),
-    "Revealed": _t("Revealed(uint256,address,uint256[])"),
-    "BatchScored": _t("BatchScored(uint256,uint256,uint256,uint256)"),
+    "Revealed": _t("Revealed(uint256,address,uint256[],uint256[])"),
+    "BatchScored": _t("BatchScored(uint256,uint256,uint256,uint256,uint256)"),
     "EpochSettled": _t("EpochSettled(uint256,uint256,uint256,uint256,uint256,uint256)"),
     "RewardCredited": _t("RewardCredited(uint256,address,uint8,uint256,uint256)"),
     "ValidatorSlashed": _t("ValidatorSlashed(uint256,address,uint256)"),
@@ -200,7 +208,6 @@ def history(shape: Shape, seed: int = 1) -> Iterator[tuple[str, list[bytes], byt
     for v, amount in stakes.items():
         yield "Staking", [_SIG["Staked"], _addr(v)], _w(amount) + _w(amount)
 
-    words = -(-shape.batches // 16)
     for epoch in range(shape.epochs):
         e = _w(epoch)
         yield "WorldGym", [_SIG["SeedSet"], e], keccak(_w(epoch)) + _w(epoch * 30)
@@ -225,14 +232,15 @@ def history(shape: Shape, seed: int = 1) -> Iterator[tuple[str, list[bytes], byt
         for v in active:
             if v == lazy:
                 continue
-            packed = [0] * words
-            for i, c in enumerate(consensus):
-                score = max(0, min(10_000, c + rng.randrange(-300, 301)))
-                packed[i // 16] |= score << ((15 - i % 16) * 16)
-            tail = _w(words) + b"".join(_w(x) for x in packed)
-            yield "WorldGym", [_SIG["Revealed"], e, _addr(v)], _with_tail([], 0, tail)
+            lanes = [
+                make_lane(max(0, min(10_000, c + rng.randrange(-300, 301))), i % 128)
+                for i, c in enumerate(consensus)
+            ]
+            weights = pack_env_weights(default_env_weights(sorted({b[1] for b in batches})))
+            data = abi_encode(["uint256[]", "uint256[]"], [pack_lanes(lanes), weights])
+            yield "WorldGym", [_SIG["Revealed"], e, _addr(v)], data
         for i, (c, (_, _, traces)) in enumerate(zip(consensus, batches, strict=True)):
-            yield "WorldGym", [_SIG["BatchScored"], e, _w(i)], _w(c) + _w(c * traces)
+            yield "WorldGym", [_SIG["BatchScored"], e, _w(i)], _w(c) + _w(i % 128) + _w(c * traces)
         pots = [1_000 * wad, 0, 700 * wad, 200 * wad, 100 * wad]
         yield "WorldGym", [_SIG["EpochSettled"], e], b"".join(map(_w, pots))
         total = sum(c * n for c, (_, _, n) in zip(consensus, batches, strict=True)) or 1
@@ -252,7 +260,8 @@ def history(shape: Shape, seed: int = 1) -> Iterator[tuple[str, list[bytes], byt
             if v == lazy:
                 slashed = stakes[v] // 10
                 stakes[v] -= slashed
-                yield "Staking", [_SIG["Slashed"], _addr(v), _addr(_account("gym", 0))], _w(slashed)
+                topics = [_SIG["Slashed"], _addr(v), _addr(_account("gym", 0))]
+                yield "Staking", topics, _w(slashed) + _w(1_000)  # 10% in basis points
                 yield "WorldGym", [_SIG["ValidatorSlashed"], e, _addr(v)], _w(slashed)
             else:
                 yield (

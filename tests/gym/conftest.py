@@ -56,7 +56,7 @@ def keystore(outside_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(outside_dir / ".config"))
     directory = outside_dir / ".config" / "worldgym" / "keystore"
     directory.mkdir(parents=True)
-    key = directory / "worldgym.validator.json"
+    key = directory / "validator.json"
     key.write_text(json.dumps({"secret": "KEYSTORE-SECRET-" + uuid.uuid4().hex}))
     key.chmod(0o600)
     return key

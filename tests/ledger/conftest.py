@@ -22,7 +22,7 @@ def history(chain: DevChain) -> History:
 @pytest.fixture
 def indexer(history: History, tmp_path: Path) -> Indexer:
     """An indexer of the history's chain into a fresh SQLite file (confirmations 0)."""
-    opened: Indexer = open_indexer(history.chain, tmp_path / "worldgym.ledger.sqlite")
+    opened: Indexer = open_indexer(history.chain, tmp_path / "ledger.sqlite")
     return opened
 
 

@@ -57,7 +57,7 @@ def test_postgres_holds_the_same_ledger_as_sqlite(
     history: History, pg_indexer: Indexer, tmp_path: Path
 ) -> None:
     h = history
-    sqlite = open_indexer(h.chain, tmp_path / "worldgym.ledger.sqlite")
+    sqlite = open_indexer(h.chain, tmp_path / "ledger.sqlite")
     sqlite.sync()
     pg_indexer.sync()
     assert pg_indexer.store.engine.dialect.name == "postgresql"

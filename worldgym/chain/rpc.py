@@ -6,7 +6,7 @@ exponential backoff on connection errors, timeouts and HTTP 5xx/429; anything
 that changes state (``eth_sendRawTransaction``, anvil's ``evm_*``) is tried
 once, so a send is never repeated behind the caller's back (``worldgym.chain.tx``
 checks by hash and nonce instead). When the node stays unreachable the caller
-gets :class:`~worldgym.core.errors.RpcUnavailableError`, one line that says what to
+gets :class:`~worldgym.chain.errors.RpcUnavailableError`, one line that says what to
 do, instead of a ``requests`` traceback.
 
 :func:`connect` does the same for a configured profile and checks that the

@@ -4,7 +4,7 @@ A send goes through four steps:
 
 1. **Build** (no lock): fill ``from``, ``chainId``, ``value``, EIP-1559 fees
    (:class:`FeePolicy`; cached briefly) and ``gas`` (estimated, times a margin).
-   An estimate that reverts raises :class:`~worldgym.core.errors.RevertError` with the
+   An estimate that reverts raises :class:`~worldgym.chain.errors.RevertError` with the
    decoded reason; nothing was signed, no nonce was taken.
 2. **Sign and send under the nonce lock** (:class:`NonceManager`): the next
    nonce is taken, the transaction signed with eth-account and handed to the

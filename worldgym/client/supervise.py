@@ -28,9 +28,9 @@ __all__ = ["OUTAGES", "Backoff", "Supervisor", "is_outage"]
 T = TypeVar("T")
 
 OUTAGES: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
-"""What a role waits out. The RPC (:class:`~worldgym.core.errors.RpcUnavailableError`) and the
+"""What a role waits out. The RPC (:class:`~worldgym.chain.errors.RpcUnavailableError`) and the
 storage daemon (``worldgym.storage.errors.StoreUnavailableError``) both derive from ConnectionError;
-a transaction whose receipt did not come (:class:`~worldgym.core.errors.TxTimeoutError`) from
+a transaction whose receipt did not come (:class:`~worldgym.chain.errors.TxTimeoutError`) from
 TimeoutError."""
 
 

@@ -10,7 +10,7 @@ completion, so a pattern passes three gates:
    ``{answer}`` overlaps with anything, since the reference is unknown), no
    backreferences, no ``{answer}`` inside a character class.
 2. **Probe** (:func:`probe`, part of the machine checks of
-   :func:`worldgym.gym.checks.check_spec`): the pattern is run, with realistic
+   :func:`worldgym.gym.checks.check_patterns`): the pattern is run, with realistic
    references substituted for ``{answer}`` (digits, a long run of one
    character, words), on adversarial subjects as long as the text it will
    really see (runs of each of its literal characters, with and without a

@@ -120,7 +120,7 @@ class RunLock:
     """An exclusive, non-blocking lock on ``<root>/refinery.lock`` (a context manager)."""
 
     def __init__(self, root: Path) -> None:
-        self.path = Path(root) / "worldgym.refinery.lock"
+        self.path = Path(root) / "refinery.lock"
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:

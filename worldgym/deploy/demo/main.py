@@ -102,7 +102,7 @@ def run(args: DemoOptions, data_dir: Path, console: Console) -> DemoResult:
         console.print(f"[bold]WorldGym devnet[/] at {node.url} (chain {chain.deployment.chain_id})")
         net = DemoNetwork(chain, data_dir, console)
         refinery_dir = data_dir / "refinery"
-        books = DemoBooks(net, data_dir / "worldgym.ledger.db", refinery_dir)
+        books = DemoBooks(net, data_dir / "ledger.db", refinery_dir)
         dashboard = books.serve(args.port)
         console.print(f"[bold]dashboard[/] at {dashboard.url} (live while the demo runs)")
         creator = net.actor("creator", "environment owner", wgt=1_000 * WAD)
