@@ -134,7 +134,7 @@ def test_mistakes_get_one_line_that_says_what_to_do(
     bad_job.write_text("[train]\nlearning_rate = 5.0\n")
     cases = [  # (arguments, what the line says, exit code: 2 for usage, 1 for the rest)
         (("refine", "--job", str(bad_job)), "learning_rate is 5.0; set it in (0, 1]", 1),
-        (("refine", "--every", "0.1s"), "under a second", 1),
+        (("refine", "--every", "0.1s"), "under a second", 2),
         (("refine", "--once", "--every", "1h"), "not both", 2),
         (("refine", "--algorithm", "ppo"), "use one of sft, grpo", 2),
         (("refine", "--epochs", "5:2"), "need 0 <= A <= B", 2),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from worldgym.core.errors import UsageError
 from worldgym.policy.errors import CheckpointError
 from worldgym.policy.metrics import METRICS_SCHEMA, metrics_digest, read_metrics
 from worldgym.refinery.dataset import (
@@ -63,7 +64,7 @@ def test_interval_parsing_and_schedule() -> None:
         90, 900, 3600, 172800, 5
     ]  # fmt: skip
     for bad in ("", "1w", "-1h", "0.5s", "h"):
-        with pytest.raises(RefineryError):
+        with pytest.raises(UsageError):  # a command-line mistake: exit code 2
             parse_interval(bad)
 
     ticks: list[float] = []

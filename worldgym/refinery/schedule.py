@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from worldgym.core.errors import WorldGymError
-from worldgym.refinery.errors import RefineryError
+from worldgym.core.errors import UsageError, WorldGymError
 
 __all__ = ["parse_interval", "run_every"]
 
@@ -23,13 +22,17 @@ _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_interval(text: str) -> float:
-    """Seconds in ``90s``, ``15m``, ``1h``, ``2d`` (a bare number is seconds)."""
+    """Seconds in ``90s``, ``15m``, ``1h``, ``2d`` (a bare number is seconds).
+
+    Raises:
+        UsageError: the text is not an interval, or is under a second.
+    """
     match = _INTERVAL.match(text)
     if not match:
-        raise RefineryError(f"cannot read the interval {text!r}: write e.g. 30m, 1h or 2d")
+        raise UsageError(f"cannot read the interval {text!r}: write e.g. 30m, 1h or 2d")
     seconds = float(match.group(1)) * _UNIT[match.group(2)]
     if seconds < 1:
-        raise RefineryError(f"the interval {text!r} is under a second: use at least 1s")
+        raise UsageError(f"the interval {text!r} is under a second: use at least 1s")
     return seconds
 
 
