@@ -26,14 +26,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from worldgym.core.amounts import WAD
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.adversary.world import JUNK_VERIFIERS, AttackWorld
+from worldgym.core.amounts import WAD
 
 
 def base_models(model_dir: Path, *, examples: int = 1024) -> tuple[Path, Path]:
