@@ -14,9 +14,9 @@ from typing import Literal, Protocol, runtime_checkable
 
 from worldgym.core.schemas import Sampling
 from worldgym.policy.errors import PolicyError
-from worldgym.policy.gumbel import SampleKey
+from worldgym.policy.gumbel import SampleKey, seeded_keys
 
-__all__ = ["Completion", "Messages", "Policy", "check_keys"]
+__all__ = ["Completion", "Messages", "Policy", "sample_keys"]
 
 Messages = list[dict[str, str]]
 
@@ -81,10 +81,20 @@ class Policy(Protocol):
         ...
 
 
-def check_keys(keys: Sequence[Sequence[SampleKey]], prompts: int, n: int) -> None:
-    """Raise PolicyError unless ``keys`` holds ``n`` keys for each of ``prompts`` prompts."""
+def sample_keys(
+    keys: Sequence[Sequence[SampleKey]] | None, seed: int, prompts: int, n: int
+) -> Sequence[Sequence[SampleKey]]:
+    """The keys for ``n`` samples of each of ``prompts`` prompts: ``keys``, else ``seed``'s.
+
+    Raises:
+        PolicyError: ``n`` is below 1, or ``keys`` does not hold ``n`` keys per prompt.
+    """
+    if n < 1:
+        raise PolicyError(f"n must be at least 1, not {n}")
+    keys = seeded_keys(seed, prompts, n) if keys is None else keys
     if len(keys) != prompts or any(len(group) != n for group in keys):
         raise PolicyError(
             f"need {n} sample keys for each of {prompts} prompts, got "
             f"{[len(group) for group in keys][:8]} for {len(keys)}"
         )
+    return keys

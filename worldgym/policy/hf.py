@@ -18,14 +18,13 @@ from typing import Any
 
 from worldgym.core.prompts import chat_prompt_ids
 from worldgym.core.schemas import Sampling
-from worldgym.policy.base import Completion, Messages, check_keys
+from worldgym.policy.base import Completion, Messages, sample_keys
 from worldgym.policy.errors import BackendUnavailableError, PolicyError
 from worldgym.policy.gumbel import (
     SampleKey,
     gumbel_torch,
     key_tensor,
     perturbed_scores,
-    seeded_keys,
 )
 
 __all__ = ["TransformersPolicy"]
@@ -120,10 +119,7 @@ class TransformersPolicy:
         ``keys[i][j]`` (the protocol's keys, derived from the chain); without
         keys they are derived from ``seed`` (evaluation, benchmarks).
         """
-        if n < 1:
-            raise PolicyError(f"n must be at least 1, not {n}")
-        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
-        check_keys(keys, len(prompts), n)
+        keys = sample_keys(keys, seed, len(prompts), n)
         flat = [(p, k) for p, group in zip(prompts, keys, strict=True) for k in group]
         out: list[Completion] = []
         for start in range(0, len(flat), self.batch_size):

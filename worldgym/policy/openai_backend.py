@@ -27,9 +27,9 @@ import httpx
 
 from worldgym.core.prompts import chat_prompt_ids
 from worldgym.core.schemas import Sampling
-from worldgym.policy.base import Completion, Messages, check_keys
+from worldgym.policy.base import Completion, Messages, sample_keys
 from worldgym.policy.errors import BackendUnavailableError, PolicyError
-from worldgym.policy.gumbel import SampleKey, seeded_keys
+from worldgym.policy.gumbel import SampleKey
 from worldgym.policy.vllm_backend import prompt_token_logprobs
 from worldgym.policy.vllm_gumbel import request_args
 
@@ -79,10 +79,7 @@ class OpenAIPolicy:
         seed: int = 0,
     ) -> list[list[Completion]]:
         """``n`` completions per prompt, one request per sample (each has its own key)."""
-        if n < 1:
-            raise PolicyError(f"n must be at least 1, not {n}")
-        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
-        check_keys(keys, len(prompts), n)
+        keys = sample_keys(keys, seed, len(prompts), n)
         out = []
         for prompt, group in zip(prompts, keys, strict=True):
             ids = chat_prompt_ids(self.tokenizer, prompt)

@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from worldgym.core.prompts import chat_prompt_ids
 from worldgym.core.schemas import Sampling
-from worldgym.policy.base import Completion, Messages, check_keys
+from worldgym.policy.base import Completion, Messages, sample_keys
 from worldgym.policy.errors import BackendUnavailableError, PolicyError
-from worldgym.policy.gumbel import SampleKey, seeded_keys
+from worldgym.policy.gumbel import SampleKey
 from worldgym.policy.vllm_gumbel import request_args
 
 __all__ = ["VllmPolicy", "prompt_token_logprobs"]
@@ -66,10 +66,7 @@ class VllmPolicy:
         seed: int = 0,
     ) -> list[list[Completion]]:
         """``n`` completions per prompt, one request per sample, from one engine call."""
-        if n < 1:
-            raise PolicyError(f"n must be at least 1, not {n}")
-        keys = seeded_keys(seed, len(prompts), n) if keys is None else keys
-        check_keys(keys, len(prompts), n)
+        keys = sample_keys(keys, seed, len(prompts), n)
         inputs, params = [], []
         for prompt, group in zip(prompts, keys, strict=True):
             ids = chat_prompt_ids(self.tokenizer, prompt)
