@@ -153,6 +153,11 @@ def test_two_processes_on_one_key_the_second_is_refused(alice: str, home: Path) 
             assert first.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
+        # The running validator may itself send a transaction at any moment (a commit, a
+        # claim); paused, it keeps the key's lock and sends nothing, so the nonce counts only
+        # what the refused commands would have sent.
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)  # anvil mines on arrival: what was in flight has landed
         nonce = _nonce(alice)
         for args in (("validate", "--once"), ("claim",)):
             out = _fails_cleanly(*args, says=f"{alice} is already in use")
@@ -160,6 +165,7 @@ def test_two_processes_on_one_key_the_second_is_refused(alice: str, home: Path) 
             assert "validate" in out
         assert _nonce(alice) == nonce
     finally:
+        first.send_signal(signal.SIGCONT)
         first.send_signal(signal.SIGINT)
         first.wait(timeout=30)
     code, out = _run("claim", "--json")  # the key is free again
