@@ -2,9 +2,9 @@
 pragma solidity 0.8.28;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-import {stdError} from "forge-std/StdError.sol";
 
 import {IStaking} from "../src/interfaces/IStaking.sol";
+import {Panics} from "./harness/Test.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 import {Deployer} from "./utils/Deployer.sol";
 
@@ -248,7 +248,7 @@ contract StakingTest is BaseTest {
     }
 
     function test_unlock_failsWithoutLock() public {
-        vm.expectRevert(stdError.arithmeticError);
+        vm.expectRevert(Panics.ARITHMETIC);
         vm.prank(address(gym));
         staking.unlock(validator1);
     }

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {Test} from "forge-std/Test.sol";
+import {Test} from "./harness/Test.sol";
 
 import {IWorldGymToken} from "../src/interfaces/IWorldGymToken.sol";
 import {Deployer} from "./utils/Deployer.sol";

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {Test} from "../harness/Test.sol";
 
 import {IWorldGym} from "../../src/interfaces/IWorldGym.sol";
 import {DeployConfig, Deployer, System} from "../utils/Deployer.sol";

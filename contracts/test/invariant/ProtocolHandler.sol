@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {CommonBase} from "forge-std/Base.sol";
-import {StdUtils} from "forge-std/StdUtils.sol";
-import {Vm} from "forge-std/Vm.sol";
+import {TestBase} from "../harness/Test.sol";
+import {Vm} from "../harness/Vm.sol";
 
 import {IWorldGym} from "../../src/interfaces/IWorldGym.sol";
 import {IWorldGymEvents} from "../../src/interfaces/IWorldGymEvents.sol";
@@ -20,7 +19,7 @@ import {LanePacking} from "../utils/LanePacking.sol";
 /// saw in ghost variables that the invariants compare with the contracts' own books.
 /// Validators see each batch's true verdict (one in eight is FRAUD) and reveal it, except that a
 /// lazy one (one seed in eight) reveals at random and an honest one errs on one batch in eight.
-contract ProtocolHandler is CommonBase, StdUtils {
+contract ProtocolHandler is TestBase {
     bytes32 private immutable _EMISSION_MINTED = IWorldGymToken.EmissionMinted.selector;
     bytes32 private immutable _REWARD_CREDITED = IWorldGymEvents.RewardCredited.selector;
     bytes32 private immutable _REWARD_CLAIMED = IWorldGymEvents.RewardClaimed.selector;

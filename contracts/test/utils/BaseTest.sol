@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {Test} from "../harness/Test.sol";
 
 import {IEnvironmentRegistry} from "../../src/interfaces/IEnvironmentRegistry.sol";
 import {IModelRegistry} from "../../src/interfaces/IModelRegistry.sol";

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Vm} from "forge-std/Vm.sol";
+import {Vm} from "../harness/Vm.sol";
 
 import {IEnvironmentRegistry} from "../../src/interfaces/IEnvironmentRegistry.sol";
 import {IModelRegistry} from "../../src/interfaces/IModelRegistry.sol";
