@@ -153,9 +153,9 @@ def test_two_processes_on_one_key_the_second_is_refused(alice: str, home: Path) 
             assert first.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
-        # The running validator may itself send a transaction at any moment (a commit, a
-        # claim); paused, it keeps the key's lock and sends nothing, so the nonce counts only
-        # what the refused commands would have sent.
+        # The running validator sends transactions of its own (it pokes each epoch's seed);
+        # paused, it keeps the key's lock and sends nothing, so the nonce counts only what the
+        # refused commands would have sent.
         first.send_signal(signal.SIGSTOP)
         time.sleep(0.5)  # anvil mines on arrival: what was in flight has landed
         nonce = _nonce(alice)
