@@ -88,10 +88,6 @@ abstract contract Test is TestBase {
         vm.assertFalse(condition, err);
     }
 
-    function assertEq(bool left, bool right) internal pure {
-        vm.assertEq(left, right);
-    }
-
     function assertEq(bool left, bool right, string memory err) internal pure {
         vm.assertEq(left, right, err);
     }
@@ -101,14 +97,6 @@ abstract contract Test is TestBase {
     }
 
     function assertEq(uint256 left, uint256 right, string memory err) internal pure {
-        vm.assertEq(left, right, err);
-    }
-
-    function assertEq(int256 left, int256 right) internal pure {
-        vm.assertEq(left, right);
-    }
-
-    function assertEq(int256 left, int256 right, string memory err) internal pure {
         vm.assertEq(left, right, err);
     }
 
@@ -124,24 +112,12 @@ abstract contract Test is TestBase {
         vm.assertEq(left, right);
     }
 
-    function assertEq(bytes32 left, bytes32 right, string memory err) internal pure {
-        vm.assertEq(left, right, err);
-    }
-
     function assertEq(string memory left, string memory right) internal pure {
         vm.assertEq(left, right);
     }
 
-    function assertEq(string memory left, string memory right, string memory err) internal pure {
-        vm.assertEq(left, right, err);
-    }
-
     function assertEq(bytes memory left, bytes memory right) internal pure {
         vm.assertEq(left, right);
-    }
-
-    function assertEq(bytes memory left, bytes memory right, string memory err) internal pure {
-        vm.assertEq(left, right, err);
     }
 
     function assertLe(uint256 left, uint256 right) internal pure {
@@ -150,10 +126,6 @@ abstract contract Test is TestBase {
 
     function assertLe(uint256 left, uint256 right, string memory err) internal pure {
         vm.assertLe(left, right, err);
-    }
-
-    function assertLt(uint256 left, uint256 right) internal pure {
-        vm.assertLt(left, right);
     }
 
     function assertLt(uint256 left, uint256 right, string memory err) internal pure {
